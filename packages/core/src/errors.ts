@@ -1,0 +1,181 @@
+/**
+ * Errors follow kafkajs's shape: one base class with `retriable`, `name` taken from the class, an
+ * optional `cause`, and the context that locates the failure (topic, partition, the record's source).
+ */
+
+/** Where a failure happened: the topic and partition, and the event(s) it concerns. */
+export interface ErrorContext {
+  /** The topic the failed record or batch was bound for. */
+  readonly topic?: string
+  /** The partition, when it was known. */
+  readonly partition?: number
+  /** The events (`source` of each record) the error concerns, so nothing fails anonymously. */
+  readonly sources?: readonly unknown[]
+  /** The underlying error, if any. */
+  readonly cause?: unknown
+  /** Whether trying the same operation again may succeed; `retry` reads this. */
+  readonly retriable?: boolean
+}
+
+/** Base class of every error topicflow raises. */
+export class TopicflowError extends Error {
+  readonly retriable: boolean
+  readonly topic: string | undefined
+  readonly partition: number | undefined
+  readonly sources: readonly unknown[]
+
+  constructor(message: string, context: ErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause })
+    this.name = new.target.name
+    this.retriable = context.retriable ?? false
+    this.topic = context.topic
+    this.partition = context.partition
+    this.sources = context.sources ?? []
+  }
+}
+
+/** An option is missing, of the wrong type or out of range. Raised when the operator is created. */
+export class InvalidOptionError extends TopicflowError {
+  constructor(
+    /** The option's name, e.g. `batch.lingerMs`. */
+    readonly option: string,
+    expected: string,
+    readonly value: unknown,
+  ) {
+    super(`Invalid option ${option}: expected ${expected}, got ${describeValue(value)}`)
+  }
+}
+
+/** An event could not be turned into bytes (value, key or headers). Carries the event. */
+export class SerializationError extends TopicflowError {
+  constructor(
+    /** What failed: the value, the key, the headers or the topic of the record. */
+    readonly part: 'value' | 'key' | 'headers' | 'topic',
+    readonly event: unknown,
+    cause: unknown,
+  ) {
+    super(`Cannot serialize the ${part} of event ${describeValue(event)}: ${messageOf(cause)}`, {
+      cause,
+      sources: [event],
+    })
+  }
+}
+
+/** A record is larger than the producer's `maxRequestBytes` or the broker's `max.message.bytes`. */
+export class RecordTooLargeError extends TopicflowError {
+  constructor(
+    readonly sizeBytes: number,
+    readonly limitBytes: number | undefined,
+    context: ErrorContext,
+  ) {
+    const limit = limitBytes === undefined ? "the broker's max.message.bytes" : `${limitBytes} bytes`
+    super(
+      `Record of ${sizeBytes} bytes for ${context.topic ?? '?'} exceeds ${limit}; event ${describeValue(context.sources?.[0])}`,
+      { ...context, retriable: false },
+    )
+  }
+}
+
+/** A push source produced faster than the sink could deliver and the buffer (`maxBufferedBytes`) is full. */
+export class BufferExhaustedError extends TopicflowError {
+  constructor(
+    readonly maxBufferedBytes: number,
+    context: ErrorContext,
+  ) {
+    super(
+      `Producer buffer exhausted: more than ${maxBufferedBytes} bytes waiting for delivery (maxBufferedBytes); ` +
+        'use a pull source (fromAsyncIterable/fromReadable), a larger buffer, or onBufferFull: "drop"',
+      { ...context, retriable: false },
+    )
+  }
+}
+
+/** The broker could not be reached, or it did not answer in time. */
+export class KafkaConnectionError extends TopicflowError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(message, { retriable: true, ...context })
+  }
+}
+
+/** The topic does not exist (and was not created) within the metadata wait. */
+export class UnknownTopicError extends TopicflowError {
+  constructor(topic: string, context: ErrorContext = {}) {
+    super(`Topic "${topic}" not present in metadata`, { retriable: true, ...context, topic })
+  }
+}
+
+/** The broker refused a produce request. `type` is Kafka's error code name, e.g. NOT_LEADER_OR_FOLLOWER. */
+export class ProduceError extends TopicflowError {
+  constructor(
+    message: string,
+    readonly type: string,
+    context: ErrorContext,
+  ) {
+    super(message, context)
+  }
+}
+
+/** A record was not acknowledged within `deliveryTimeoutMs` (Java's `delivery.timeout.ms`). */
+export class DeliveryTimeoutError extends TopicflowError {
+  constructor(
+    readonly deliveryTimeoutMs: number,
+    readonly attempts: number,
+    context: ErrorContext,
+  ) {
+    super(
+      `Delivery to ${context.topic}-${context.partition} timed out after ${deliveryTimeoutMs} ms (${attempts} attempt(s))` +
+        (context.cause === undefined ? '' : `: ${messageOf(context.cause)}`),
+      { ...context, retriable: false },
+    )
+  }
+}
+
+/**
+ * The sink stopped on a failure (`onError: 'fail'`). `failed` holds the sources of the records that
+ * failed, `unsent` the sources that were accepted but not sent because the sink stopped: together with
+ * the delivery reports already emitted they account for every event.
+ */
+export class DeliveryFailedError extends TopicflowError {
+  constructor(
+    readonly failure: TopicflowError,
+    readonly failed: readonly unknown[],
+    readonly unsent: readonly unknown[],
+  ) {
+    super(
+      `Delivery failed: ${failure.message} (${failed.length} record(s) failed, ${unsent.length} not sent)`,
+      { cause: failure, topic: failure.topic, partition: failure.partition, sources: [...failed, ...unsent] },
+    )
+  }
+}
+
+/** The sink or sender was closed and takes no more records. */
+export class ProducerClosedError extends TopicflowError {}
+
+/** A short, safe description of a value for error messages. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value !== 'object' || value === null) return String(value)
+  if (Buffer.isBuffer(value)) return `<Buffer ${value.length} bytes>`
+  try {
+    const json = JSON.stringify(value)
+    if (json !== undefined) return json.length > 120 ? `${json.slice(0, 120)}…` : json
+  } catch {
+    // circular or otherwise unserializable: fall through to the constructor's name
+  }
+  return `[${value.constructor?.name ?? 'object'}]`
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * Converts anything thrown into a `TopicflowError` and adds the given sources to it, so that an error
+ * raised far from the records (a metadata lookup, a connection) still names the events it stopped.
+ */
+export function withSources(error: unknown, sources: readonly unknown[], context: ErrorContext = {}): TopicflowError {
+  const typed = error instanceof TopicflowError ? error : new TopicflowError(messageOf(error), { ...context, cause: error })
+  if (sources.length > 0) (typed as { sources: readonly unknown[] }).sources = [...typed.sources, ...sources]
+  return typed
+}

@@ -1,0 +1,51 @@
+export { serialize, isLegalTopicName, type SerializeOptions } from './operators/serialize.js'
+export { key } from './operators/key.js'
+export { partition, type PartitionOptions, type PartitionMetadata } from './operators/partition.js'
+export { batch, type BatchOptions } from './operators/batch.js'
+export { compress } from './operators/compress.js'
+export { retry, DEFAULT_RETRY_POLICY, type RetryOptions } from './operators/retry.js'
+export { toKafka, KafkaSink, type ToKafkaOptions, type SinkConfig, type SinkStats } from './operators/toKafka.js'
+export { fromAsyncIterable, fromReadable } from './sources.js'
+export { createSender, type Sender } from './sender.js'
+export { json, string, bytes, type Serializer } from './serializers.js'
+export { murmur2, toPositive, partitionForKey } from './murmur2.js'
+export {
+  murmur2Partitioner,
+  roundRobinPartitioner,
+  stickyPartitioner,
+  type Partitioner,
+  type NullKeyStrategy,
+  type Murmur2PartitionerOptions,
+} from './partitioners.js'
+export { exponential, type Backoff } from './backoff.js'
+export {
+  TopicflowError,
+  InvalidOptionError,
+  SerializationError,
+  RecordTooLargeError,
+  BufferExhaustedError,
+  KafkaConnectionError,
+  UnknownTopicError,
+  ProduceError,
+  DeliveryTimeoutError,
+  DeliveryFailedError,
+  ProducerClosedError,
+  describeValue,
+  type ErrorContext,
+} from './errors.js'
+export {
+  CODECS,
+  recordSizeBytes,
+  RECORD_BATCH_OVERHEAD_BYTES,
+  type Codec,
+  type HeaderValue,
+  type RecordHeaders,
+  type OutgoingRecord,
+  type RecordBatch,
+  type RetryPolicy,
+  type Delivered,
+  type Failed,
+  type DeliveryReport,
+} from './records.js'
+export type { AcksLevel, Transport, ProducerSession, ProducerSessionOptions, ProduceRequest, ProduceAck, WireRecord } from './transport.js'
+export { MemoryTransport, type MemoryTransportOptions } from './testing/memoryTransport.js'

@@ -1,0 +1,130 @@
+import { Observable, type OperatorFunction } from 'rxjs'
+import { InvalidOptionError, withSources } from '../errors.js'
+import { functionOption, integerOption } from '../options.js'
+import { murmur2Partitioner, type Partitioner } from '../partitioners.js'
+import type { OutgoingRecord } from '../records.js'
+import type { Transport } from '../transport.js'
+
+/** Where partition counts come from: a `Transport` (cluster metadata) or anything with the same method. */
+export type PartitionMetadata = Pick<Transport, 'partitionCount'>
+
+/** Options of `partition`. */
+export interface PartitionOptions {
+  /** Picks the partition. Default: `murmur2Partitioner()` (Java's default: murmur2 of the key, sticky for null keys). */
+  readonly partitioner?: Partitioner
+  /** Partition counts older than this are refreshed in the background (Java's `metadata.max.age.ms`). Default 300000. */
+  readonly metadataMaxAgeMs?: number
+  /** Longest wait for a topic's first metadata before the stream errors (Java's `max.block.ms`). Default 60000. */
+  readonly maxBlockMs?: number
+}
+
+/**
+ * Sets each record's partition from the topic's partition count (cluster metadata, cached and refreshed)
+ * and the partitioner. Records that already carry a partition keep it if it exists. Records wait, in
+ * order, while a topic's first metadata is fetched; if it cannot be had within `maxBlockMs` the stream
+ * errors with `UnknownTopicError` or `KafkaConnectionError` carrying the waiting events.
+ *
+ * @example
+ * import { kafkajsTransport } from '@topicflow/kafkajs'
+ * const transport = kafkajsTransport({ brokers: ['127.0.0.1:9092'] })
+ * records$.pipe(partition(transport))   // murmur2 of the key, like Java
+ */
+export function partition<T>(metadata: PartitionMetadata, options: PartitionOptions = {}): OperatorFunction<OutgoingRecord<T>, OutgoingRecord<T>> {
+  if (typeof metadata?.partitionCount !== 'function') {
+    throw new InvalidOptionError('partition.metadata', 'a Transport (an object with partitionCount)', metadata)
+  }
+  const partitioner = options.partitioner === undefined ? murmur2Partitioner() : functionOption<Partitioner>('partition.partitioner', options.partitioner)
+  const metadataMaxAgeMs = integerOption('partition.metadataMaxAgeMs', options.metadataMaxAgeMs, 300_000, 0)
+  const maxBlockMs = integerOption('partition.maxBlockMs', options.maxBlockMs, 60_000, 1)
+
+  return (source) =>
+    new Observable<OutgoingRecord<T>>((subscriber) => {
+      const counts = new Map<string, { count: number; fetchedAt: number }>()
+      const fetching = new Set<string>()
+      // Records behind a topic whose metadata is pending; later records queue behind them to keep order.
+      let waiting: OutgoingRecord<T>[] = []
+      let upstreamDone = false
+      let upstreamError: { error: unknown } | undefined
+      let closed = false
+
+      const assign = (record: OutgoingRecord<T>, count: number): void => {
+        let chosen = record.partition
+        if (chosen === undefined) {
+          chosen = partitioner(record, count)
+        } else if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count) {
+          throw withSources(new InvalidOptionError('record.partition', `an integer from 0 to ${count - 1} (topic ${record.topic})`, chosen), [record.source])
+        }
+        subscriber.next(chosen === record.partition ? record : { ...record, partition: chosen })
+      }
+
+      const drain = (): void => {
+        let i = 0
+        try {
+          for (; i < waiting.length; i++) {
+            const record = waiting[i]!
+            const known = counts.get(record.topic)
+            if (known === undefined) break
+            assign(record, known.count)
+          }
+        } catch (error) {
+          subscriber.error(error)
+          return
+        } finally {
+          waiting = i === waiting.length ? [] : waiting.slice(i)
+        }
+        if (waiting.length > 0) return
+        if (upstreamError !== undefined) subscriber.error(upstreamError.error)
+        else if (upstreamDone) subscriber.complete()
+      }
+
+      const fetch = (topic: string): void => {
+        if (fetching.has(topic)) return
+        fetching.add(topic)
+        metadata.partitionCount(topic, { timeoutMs: maxBlockMs }).then(
+          (count) => {
+            fetching.delete(topic)
+            if (closed) return
+            counts.set(topic, { count, fetchedAt: Date.now() })
+            drain()
+          },
+          (error: unknown) => {
+            fetching.delete(topic)
+            if (closed) return
+            // A failed refresh keeps the count we have; a failed first lookup stops the stream.
+            if (counts.has(topic)) return
+            subscriber.error(withSources(error, waiting.filter((r) => r.topic === topic).map((r) => r.source), { topic }))
+          },
+        )
+      }
+
+      const subscription = source.subscribe({
+        next(record) {
+          const known = counts.get(record.topic)
+          if (known !== undefined && Date.now() - known.fetchedAt > metadataMaxAgeMs) fetch(record.topic)
+          if (known !== undefined && waiting.length === 0) {
+            try {
+              assign(record, known.count)
+            } catch (error) {
+              subscriber.error(error)
+            }
+            return
+          }
+          waiting.push(record)
+          if (known === undefined) fetch(record.topic)
+        },
+        error(error) {
+          upstreamError = { error }
+          if (waiting.length === 0) subscriber.error(error)
+        },
+        complete() {
+          upstreamDone = true
+          if (waiting.length === 0) subscriber.complete()
+        },
+      })
+      return () => {
+        closed = true
+        waiting = []
+        subscription.unsubscribe()
+      }
+    })
+}

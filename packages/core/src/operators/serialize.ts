@@ -1,0 +1,93 @@
+import { Observable, type OperatorFunction } from 'rxjs'
+import { InvalidOptionError, SerializationError } from '../errors.js'
+import { functionOption } from '../options.js'
+import type { OutgoingRecord, RecordHeaders } from '../records.js'
+import type { Serializer } from '../serializers.js'
+
+/** Options of `serialize`. */
+export interface SerializeOptions<T> {
+  /** Headers for every record, or computed from the event. Values must be strings or Buffers. */
+  readonly headers?: RecordHeaders | ((event: T) => RecordHeaders)
+  /** The record's CreateTime (epoch ms) from the event; default: the time the event is taken. */
+  readonly timestamp?: (event: T) => number
+}
+
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/
+
+/** Kafka's own rule for topic names (`Topic.validate`). */
+export function isLegalTopicName(topic: unknown): topic is string {
+  return typeof topic === 'string' && LEGAL_TOPIC.test(topic) && topic !== '.' && topic !== '..'
+}
+
+/**
+ * Turns each event into an `OutgoingRecord` whose `value` is the serializer's bytes and whose `source` is
+ * the event. The key is null until `key` sets it. An event that cannot be serialized (the value, the
+ * headers or its topic) errors the stream with a `SerializationError` carrying the event; records
+ * already made still go downstream first, so nothing before it is lost.
+ *
+ * @example
+ * import { of } from 'rxjs'
+ * import { serialize, json } from '@topicflow/core'
+ * of({ id: 1 }).pipe(serialize('orders', json())).subscribe((r) => console.log(r.value?.toString()))
+ * // {"id":1}
+ */
+export function serialize<T>(
+  topic: string | ((event: T) => string),
+  serializer: Serializer<T>,
+  options: SerializeOptions<T> = {},
+): OperatorFunction<T, OutgoingRecord<T>> {
+  if (typeof topic !== 'function' && !isLegalTopicName(topic)) {
+    throw new InvalidOptionError('serialize.topic', 'a legal Kafka topic name ([a-zA-Z0-9._-], 1-249 chars)', topic)
+  }
+  functionOption('serialize.serializer', serializer)
+  const { headers, timestamp } = options
+  if (timestamp !== undefined) functionOption('serialize.timestamp', timestamp)
+  if (headers !== undefined && typeof headers !== 'function') validateHeaders(headers)
+
+  return (source) =>
+    new Observable<OutgoingRecord<T>>((subscriber) => {
+      const checkedTopics = new Set<string>()
+      const topicOf = (event: T): string => {
+        if (typeof topic === 'string') return topic
+        const name = topic(event)
+        if (!checkedTopics.has(name)) {
+          if (!isLegalTopicName(name)) throw new TypeError(`illegal topic name ${JSON.stringify(name)}`)
+          checkedTopics.add(name)
+        }
+        return name
+      }
+      return source.subscribe({
+        next(event) {
+          let part: SerializationError['part'] = 'topic'
+          let record: OutgoingRecord<T>
+          try {
+            const recordTopic = topicOf(event)
+            part = 'headers'
+            const recordHeaders = typeof headers === 'function' ? validateHeaders(headers(event)) : (headers ?? {})
+            const time = timestamp === undefined ? Date.now() : timestamp(event)
+            part = 'value'
+            const value = serializer(event)
+            if (value !== null && !Buffer.isBuffer(value)) throw new TypeError('the serializer must return a Buffer or null')
+            record = { topic: recordTopic, key: null, value, headers: recordHeaders, timestamp: time, source: event }
+          } catch (error) {
+            subscriber.error(new SerializationError(part, event, error))
+            return
+          }
+          subscriber.next(record)
+        },
+        error: (error) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      })
+    })
+}
+
+function validateHeaders(headers: RecordHeaders): RecordHeaders {
+  if (typeof headers !== 'object' || headers === null) throw new TypeError('headers must be an object')
+  for (const name in headers) {
+    const value = headers[name]
+    if (typeof value !== 'string' && !Buffer.isBuffer(value)) {
+      throw new TypeError(`header ${JSON.stringify(name)} must be a string or a Buffer, got ${typeof value}`)
+    }
+  }
+  return headers
+}

@@ -1,0 +1,456 @@
+import { Observable, type OperatorFunction } from 'rxjs'
+import {
+  BufferExhaustedError,
+  DeliveryFailedError,
+  DeliveryTimeoutError,
+  InvalidOptionError,
+  KafkaConnectionError,
+  RecordTooLargeError,
+  TopicflowError,
+  messageOf,
+  withSources,
+} from '../errors.js'
+import { integerOption, oneOfOption } from '../options.js'
+import {
+  RECORD_BATCH_OVERHEAD_BYTES,
+  recordSizeBytes,
+  type DeliveryReport,
+  type OutgoingRecord,
+  type RecordBatch,
+} from '../records.js'
+import type { AcksLevel, ProduceRequest, ProducerSession, Transport } from '../transport.js'
+import { DEFAULT_RETRY_POLICY } from './retry.js'
+
+/** Options of the sink; immutable once the sink is made. Names and defaults follow the Java producer. */
+export interface ToKafkaOptions {
+  /** `0` (no answer), `1` (leader), `'all'` or `-1` (all in-sync replicas). Default `'all'`. */
+  readonly acks?: 0 | 1 | -1 | 'all'
+  /** Idempotent producer: retries never duplicate (`enable.idempotence`). Default true when acks is all; requires it. */
+  readonly idempotence?: boolean
+  /** Most bytes waiting or in flight (Java's `buffer.memory`). Default 33554432 (32 MiB). */
+  readonly maxBufferedBytes?: number
+  /** When a push source overruns the buffer: `'error'` (BufferExhaustedError, default) or `'drop'` (failed reports, counted in `stats.dropped`). */
+  readonly onBufferFull?: 'error' | 'drop'
+  /** When a record fails for good: `'fail'` stops the stream with `DeliveryFailedError` (default); `'report'` emits a failed report and goes on. */
+  readonly onError?: 'fail' | 'report'
+  /** How long the broker may wait for replicas, and the client for the answer (`request.timeout.ms`). Default 30000. */
+  readonly requestTimeoutMs?: number
+  /** Largest produce request; a larger record fails with RecordTooLargeError (`max.request.size`). Default 1048576. */
+  readonly maxRequestBytes?: number
+  /** Longest wait to connect (`max.block.ms`). Default 60000. */
+  readonly maxBlockMs?: number
+}
+
+/** The sink's options with every default filled in. */
+export interface SinkConfig {
+  readonly acks: AcksLevel
+  readonly idempotence: boolean
+  readonly maxBufferedBytes: number
+  readonly onBufferFull: 'error' | 'drop'
+  readonly onError: 'fail' | 'report'
+  readonly requestTimeoutMs: number
+  readonly maxRequestBytes: number
+  readonly maxBlockMs: number
+}
+
+/** Counters of a sink over all its subscriptions. */
+export interface SinkStats {
+  /** Records acknowledged (or sent, with acks 0). */
+  delivered: number
+  /** Records that failed for good. */
+  failed: number
+  /** Records dropped because the buffer was full (`onBufferFull: 'drop'`); also counted in `failed`. */
+  dropped: number
+  /** Produce requests sent, retries included. */
+  requests: number
+  /** Attempts beyond the first. */
+  retries: number
+}
+
+/**
+ * The Kafka sink: sends batches through a `Transport` and emits one `DeliveryReport` per record. One batch
+ * in flight per partition (order holds under retries), all partitions at once; it completes only when
+ * every record it accepted is acknowledged. Make one to share with a pull source (`fromAsyncIterable(it,
+ * sink)`), so that the source reads only while the sink has room; or use `toKafka(transport, options)`.
+ *
+ * @example
+ * const sink = new KafkaSink(transport, { acks: 'all', maxBufferedBytes: 16 << 20 })
+ * fromAsyncIterable(readOrders(), sink)
+ *   .pipe(serialize('orders', json()), partition(transport), batch(), toKafka(sink))
+ *   .subscribe({ complete: () => console.log(sink.stats) })
+ */
+export class KafkaSink<T> {
+  readonly config: SinkConfig
+  readonly stats: SinkStats = { delivered: 0, failed: 0, dropped: 0, requests: 0, retries: 0 }
+  #buffered = 0
+  #pullSources = 0
+  #roomWaiters: Array<() => void> = []
+
+  constructor(
+    readonly transport: Transport,
+    options: ToKafkaOptions = {},
+  ) {
+    if (typeof transport?.openProducer !== 'function') throw new InvalidOptionError('toKafka.transport', 'a Transport', transport)
+    const acksOption = oneOfOption<ToKafkaOptions['acks']>('toKafka.acks', options.acks, 'all', [0, 1, -1, 'all'])
+    const acks: AcksLevel = acksOption === 'all' ? -1 : (acksOption as AcksLevel)
+    const idempotence = options.idempotence ?? acks === -1
+    if (typeof idempotence !== 'boolean') throw new InvalidOptionError('toKafka.idempotence', 'a boolean', idempotence)
+    if (idempotence && acks !== -1) throw new InvalidOptionError('toKafka.idempotence', 'false unless acks is "all" (idempotence needs acks=all)', idempotence)
+    this.config = Object.freeze({
+      acks,
+      idempotence,
+      maxBufferedBytes: integerOption('toKafka.maxBufferedBytes', options.maxBufferedBytes, 32 * 1024 * 1024, 1024),
+      onBufferFull: oneOfOption('toKafka.onBufferFull', options.onBufferFull, 'error', ['error', 'drop'] as const),
+      onError: oneOfOption('toKafka.onError', options.onError, 'fail', ['fail', 'report'] as const),
+      requestTimeoutMs: integerOption('toKafka.requestTimeoutMs', options.requestTimeoutMs, 30_000, 1),
+      maxRequestBytes: integerOption('toKafka.maxRequestBytes', options.maxRequestBytes, 1_048_576, 1024),
+      maxBlockMs: integerOption('toKafka.maxBlockMs', options.maxBlockMs, 60_000, 1),
+    })
+  }
+
+  /** Bytes of records accepted and not yet settled. */
+  get bufferedBytes(): number {
+    return this.#buffered
+  }
+
+  /** True while the buffer is under `maxBufferedBytes`; pull sources read only then. */
+  hasRoom(): boolean {
+    return this.#buffered < this.config.maxBufferedBytes
+  }
+
+  /** Resolves once the buffer has room. */
+  whenRoom(): Promise<void> {
+    if (this.hasRoom()) return Promise.resolve()
+    return new Promise((resolve) => this.#roomWaiters.push(resolve))
+  }
+
+  /**
+   * Marks a pull source as feeding this sink: while one is attached, a full buffer pauses the source
+   * instead of raising `BufferExhaustedError`. Returns the function that detaches it.
+   */
+  attachPullSource(): () => void {
+    this.#pullSources++
+    let attached = true
+    return () => {
+      if (attached) this.#pullSources--
+      attached = false
+    }
+  }
+
+  #reserve(bytes: number): boolean {
+    if (this.#pullSources === 0 && this.#buffered > 0 && this.#buffered + bytes > this.config.maxBufferedBytes) return false
+    this.#buffered += bytes
+    return true
+  }
+
+  #release(bytes: number): void {
+    this.#buffered -= bytes
+    if (this.#roomWaiters.length > 0 && this.hasRoom()) {
+      const waiters = this.#roomWaiters
+      this.#roomWaiters = []
+      for (const wake of waiters) wake()
+    }
+  }
+
+  /** The sink as an operator: batches (or single records) in, delivery reports out. */
+  operator(): OperatorFunction<RecordBatch<T> | OutgoingRecord<T>, DeliveryReport<T>> {
+    return (source) => new Observable<DeliveryReport<T>>((subscriber) => this.#run(source, subscriber))
+  }
+
+  #run(source: Observable<RecordBatch<T> | OutgoingRecord<T>>, subscriber: import('rxjs').Subscriber<DeliveryReport<T>>): () => void {
+    const config = this.config
+    const stats = this.stats
+    interface Lane {
+      readonly queue: RecordBatch<T>[]
+      busy: boolean
+    }
+    const lanes = new Map<string, Lane>()
+    const timers = new Set<ReturnType<typeof setTimeout>>()
+    let active = 0
+    let upstreamEnded: { error?: unknown; failed: boolean } | undefined
+    let failure: TopicflowError | undefined
+    const failedSources: unknown[] = []
+    let closed = false
+    let finishing = false
+    let session: Promise<ProducerSession> | undefined
+
+    const openSession = (): Promise<ProducerSession> =>
+      (session ??= this.transport
+        .openProducer({ idempotent: config.idempotence, connectTimeoutMs: config.maxBlockMs })
+        .catch((error: unknown) => {
+          // A broker that cannot be reached within max.block.ms ends the batch, as in Java's send().
+          throw new KafkaConnectionError(`Cannot connect to Kafka at ${this.transport.brokers} within ${config.maxBlockMs} ms: ${messageOf(error)}`, {
+            cause: error,
+            retriable: false,
+          })
+        }))
+
+    const sleep = (ms: number): Promise<void> =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer)
+          resolve()
+        }, ms)
+        timers.add(timer)
+      })
+
+    const fail = (failedBatch: RecordBatch<T>, error: TopicflowError): void => {
+      stats.failed += failedBatch.records.length
+      if (config.onError === 'report') {
+        for (const record of failedBatch.records) {
+          subscriber.next({ status: 'failed', topic: failedBatch.topic, partition: failedBatch.partition, error, source: record.source })
+        }
+        return
+      }
+      failure ??= error
+      for (const record of failedBatch.records) failedSources.push(record.source)
+      upstream.unsubscribe()
+    }
+
+    const typed = (error: unknown, sent: RecordBatch<T>): TopicflowError => {
+      const sources = sent.records.map((r) => r.source)
+      if (error instanceof RecordTooLargeError && sent.records.length === 1) {
+        return new RecordTooLargeError(sent.sizeBytes, error.limitBytes, { topic: sent.topic, partition: sent.partition, sources, cause: error })
+      }
+      return withSources(error, error instanceof TopicflowError && error.sources.length > 0 ? [] : sources, { topic: sent.topic, partition: sent.partition })
+    }
+
+    const deliver = async (sent: RecordBatch<T>): Promise<void> => {
+      const policy = sent.retry ?? DEFAULT_RETRY_POLICY
+      const deadline = sent.createdAt + policy.deliveryTimeoutMs
+      const request: ProduceRequest = {
+        topic: sent.topic,
+        partition: sent.partition,
+        records: sent.records,
+        codec: sent.codec,
+        acks: config.acks,
+        timeoutMs: config.requestTimeoutMs,
+      }
+      for (let attempt = 1; ; attempt++) {
+        let error: TopicflowError
+        try {
+          const producer = await openSession()
+          stats.requests++
+          if (attempt > 1) stats.retries++
+          const ack = await producer.send(request)
+          if (closed) return
+          stats.delivered += sent.records.length
+          for (let i = 0; i < sent.records.length; i++) {
+            const record = sent.records[i]!
+            subscriber.next({
+              status: 'delivered',
+              topic: sent.topic,
+              partition: sent.partition,
+              offset: ack.baseOffset < 0 ? -1 : ack.baseOffset + i,
+              timestamp: ack.logAppendTime >= 0 ? ack.logAppendTime : record.timestamp,
+              source: record.source,
+            })
+          }
+          return
+        } catch (caught) {
+          error = typed(caught, sent)
+        }
+        if (closed) return
+        if (error instanceof RecordTooLargeError && sent.records.length > 1) {
+          // The broker refused the batch as too large: split it, as Java does, so only the culprit fails.
+          const half = Math.ceil(sent.records.length / 2)
+          await deliver(slice(sent, 0, half))
+          await deliver(slice(sent, half, sent.records.length))
+          return
+        }
+        if (policy.isRetriable(error) && attempt < policy.attempts) {
+          const wait = policy.backoffMs(attempt)
+          if (Date.now() + wait < deadline) {
+            await sleep(wait)
+            if (closed) return
+            continue
+          }
+          error = new DeliveryTimeoutError(policy.deliveryTimeoutMs, attempt, {
+            topic: sent.topic,
+            partition: sent.partition,
+            sources: sent.records.map((r) => r.source),
+            cause: error,
+          })
+        }
+        fail(sent, error)
+        return
+      }
+    }
+
+    const pump = (lane: Lane): void => {
+      if (lane.busy || lane.queue.length === 0 || failure !== undefined || closed) return
+      let next = lane.queue.shift()!
+      // Batches that queued behind a request go out together, up to one request's size.
+      while (lane.queue.length > 0) {
+        const following = lane.queue[0]!
+        if (following.codec !== next.codec || next.sizeBytes + following.sizeBytes > config.maxRequestBytes) break
+        lane.queue.shift()
+        next = merge(next, following)
+      }
+      lane.busy = true
+      active++
+      const sent = next
+      void deliver(sent).then(() => {
+        lane.busy = false
+        active--
+        this.#release(sent.sizeBytes)
+        pump(lane)
+        settle()
+      })
+    }
+
+    const finish = (end: () => void): void => {
+      finishing = true
+      const opened = session
+      session = undefined
+      if (opened === undefined) return end()
+      void opened.then((s) => s.close()).then(end, end)
+    }
+
+    const settle = (): void => {
+      if (closed || finishing || active > 0) return
+      if (failure !== undefined) {
+        const unsent: unknown[] = []
+        for (const lane of lanes.values()) {
+          for (const queued of lane.queue) {
+            for (const record of queued.records) unsent.push(record.source)
+            this.#release(queued.sizeBytes)
+          }
+          lane.queue.length = 0
+        }
+        const error = new DeliveryFailedError(failure, failedSources, unsent)
+        return finish(() => subscriber.error(error))
+      }
+      if (upstreamEnded === undefined) return
+      for (const lane of lanes.values()) if (lane.queue.length > 0) return
+      const ended = upstreamEnded
+      finish(() => (ended.failed ? subscriber.error(ended.error) : subscriber.complete()))
+    }
+
+    const accept = (item: RecordBatch<T> | OutgoingRecord<T>): void => {
+      let incoming = isBatch(item) ? item : singleBatch(item)
+      const oversized = incoming.records.filter((r) => recordSizeBytes(r) + RECORD_BATCH_OVERHEAD_BYTES > config.maxRequestBytes)
+      if (oversized.length > 0) {
+        for (const record of oversized) {
+          const size = recordSizeBytes(record) + RECORD_BATCH_OVERHEAD_BYTES
+          fail(
+            { ...incoming, records: [record], sizeBytes: size },
+            new RecordTooLargeError(size, config.maxRequestBytes, { topic: incoming.topic, partition: incoming.partition, sources: [record.source] }),
+          )
+        }
+        const kept = incoming.records.filter((r) => !oversized.includes(r))
+        if (kept.length === 0 || failure !== undefined) return settle()
+        incoming = { ...incoming, records: kept, sizeBytes: kept.reduce((n, r) => n + recordSizeBytes(r), RECORD_BATCH_OVERHEAD_BYTES) }
+      }
+      if (!this.#reserve(incoming.sizeBytes)) {
+        const error = new BufferExhaustedError(config.maxBufferedBytes, {
+          topic: incoming.topic,
+          partition: incoming.partition,
+          sources: incoming.records.map((r) => r.source),
+        })
+        if (config.onBufferFull === 'drop') {
+          stats.dropped += incoming.records.length
+          stats.failed += incoming.records.length
+          for (const record of incoming.records) {
+            subscriber.next({ status: 'failed', topic: incoming.topic, partition: incoming.partition, error, source: record.source })
+          }
+          return
+        }
+        stats.failed += incoming.records.length
+        failure ??= error
+        for (const record of incoming.records) failedSources.push(record.source)
+        upstream.unsubscribe()
+        return settle()
+      }
+      const id = `${incoming.topic}\u0000${incoming.partition}`
+      let lane = lanes.get(id)
+      if (lane === undefined) {
+        lane = { queue: [], busy: false }
+        lanes.set(id, lane)
+      }
+      lane.queue.push(incoming)
+      pump(lane)
+    }
+
+    const upstream = source.subscribe({
+      next: (item) => {
+        try {
+          accept(item)
+        } catch (error) {
+          subscriber.error(error)
+        }
+      },
+      error: (error: unknown) => {
+        upstreamEnded = { error, failed: true }
+        settle()
+      },
+      complete: () => {
+        upstreamEnded = { failed: false }
+        settle()
+      },
+    })
+
+    return () => {
+      const wasFinished = finishing
+      closed = true
+      upstream.unsubscribe()
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      for (const lane of lanes.values()) {
+        for (const queued of lane.queue) this.#release(queued.sizeBytes)
+        lane.queue.length = 0
+      }
+      if (!wasFinished) void session?.then((s) => s.close()).catch(() => undefined)
+    }
+  }
+}
+
+/**
+ * The sink as an operator: `toKafka(transport, options)` makes a `KafkaSink` for this pipeline;
+ * `toKafka(sink)` uses one made beforehand (to share it with a pull source).
+ *
+ * @example
+ * import { from } from 'rxjs'
+ * import { serialize, key, partition, batch, compress, retry, toKafka, json } from '@topicflow/core'
+ * import { kafkajsTransport } from '@topicflow/kafkajs'
+ * const transport = kafkajsTransport({ brokers: ['127.0.0.1:9092'] })
+ * from([{ id: 'a', total: 3 }])
+ *   .pipe(serialize('orders', json()), key((o) => o.id), partition(transport), batch(), compress('zstd'), retry(), toKafka(transport, { acks: 'all' }))
+ *   .subscribe((report) => console.log(report.status, report.partition))
+ */
+export function toKafka<T>(target: Transport | KafkaSink<T>, options?: ToKafkaOptions): OperatorFunction<RecordBatch<T> | OutgoingRecord<T>, DeliveryReport<T>> {
+  if (target instanceof KafkaSink) {
+    if (options !== undefined) throw new InvalidOptionError('toKafka.options', 'no options with an existing KafkaSink (its options are fixed)', options)
+    return target.operator()
+  }
+  return new KafkaSink<T>(target, options).operator()
+}
+
+function isBatch<T>(item: RecordBatch<T> | OutgoingRecord<T>): item is RecordBatch<T> {
+  return Array.isArray((item as RecordBatch<T>).records)
+}
+
+function singleBatch<T>(record: OutgoingRecord<T>): RecordBatch<T> {
+  if (record.partition === undefined) {
+    throw withSources(new InvalidOptionError('record.partition', 'a partition (put partition() before toKafka())', undefined), [record.source], { topic: record.topic })
+  }
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    records: [record],
+    sizeBytes: recordSizeBytes(record) + RECORD_BATCH_OVERHEAD_BYTES,
+    createdAt: Date.now(),
+    codec: 'none',
+    retry: undefined,
+  }
+}
+
+function merge<T>(first: RecordBatch<T>, second: RecordBatch<T>): RecordBatch<T> {
+  // Sizes add up whole, so that releasing the merged batch frees exactly what the two reserved.
+  return { ...first, records: first.records.concat(second.records), sizeBytes: first.sizeBytes + second.sizeBytes }
+}
+
+function slice<T>(whole: RecordBatch<T>, start: number, end: number): RecordBatch<T> {
+  const records = whole.records.slice(start, end)
+  return { ...whole, records, sizeBytes: records.reduce((n, r) => n + recordSizeBytes(r), RECORD_BATCH_OVERHEAD_BYTES) }
+}

@@ -1,0 +1,77 @@
+import { Observable } from 'rxjs'
+import type { Readable } from 'node:stream'
+import { InvalidOptionError } from './errors.js'
+import type { KafkaSink } from './operators/toKafka.js'
+
+/** Reads a pull source only while the sink has room; without a sink, reads as fast as it can. */
+type RoomSignal = Pick<KafkaSink<unknown>, 'hasRoom' | 'whenRoom' | 'attachPullSource'>
+
+// Reading in a tight loop would starve timers (linger) and sockets (acks): give them a turn this often.
+const EVENTS_PER_TURN = 256
+
+/**
+ * An Observable that pulls from an (async) iterable, one event at a time, and only while `sink` has room,
+ * so memory stays flat whatever the input size. Unsubscribing stops reading and calls the iterator's
+ * `return()` (closing generators, files and streams).
+ *
+ * @example
+ * async function* orders() { for (let i = 0; i < 1e6; i++) yield { id: i } }
+ * const sink = new KafkaSink(transport)
+ * fromAsyncIterable(orders(), sink).pipe(serialize('orders', json()), partition(transport), batch(), toKafka(sink))
+ */
+export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | Iterable<T>, sink?: RoomSignal): Observable<T> {
+  const open = openIterator(iterable)
+  return new Observable<T>((subscriber) => {
+    const iterator = open()
+    const detach = sink?.attachPullSource()
+    let stopped = false
+    const pull = async (): Promise<void> => {
+      try {
+        for (let count = 1; !stopped; count++) {
+          if (sink !== undefined && !sink.hasRoom()) await sink.whenRoom()
+          else if (count % EVENTS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+          if (stopped) return
+          const step = await iterator.next()
+          if (stopped) return
+          if (step.done === true) break
+          subscriber.next(step.value)
+        }
+        if (!stopped) subscriber.complete()
+      } catch (error) {
+        if (!stopped) subscriber.error(error)
+      } finally {
+        detach?.()
+      }
+    }
+    void pull()
+    return () => {
+      stopped = true
+      detach?.()
+      void Promise.resolve(iterator.return?.()).catch(() => undefined)
+    }
+  })
+}
+
+/**
+ * An Observable of a Node `Readable`'s chunks (objects in object mode), read only while `sink` has room:
+ * the stream stays paused otherwise, so its own backpressure reaches the file, socket or process behind it.
+ *
+ * @example
+ * import { createReadStream } from 'node:fs'
+ * import { createInterface } from 'node:readline'
+ * fromReadable(createReadStream('orders.ndjson').pipe(split()), sink)
+ */
+export function fromReadable<T = Buffer>(readable: Readable, sink?: RoomSignal): Observable<T> {
+  if (readable === null || typeof readable !== 'object' || typeof (readable as Partial<Readable>)[Symbol.asyncIterator] !== 'function') {
+    throw new InvalidOptionError('fromReadable.readable', 'a Node Readable stream', readable)
+  }
+  return fromAsyncIterable(readable as AsyncIterable<T>, sink)
+}
+
+function openIterator<T>(iterable: AsyncIterable<T> | Iterable<T>): () => AsyncIterator<T> | Iterator<T> {
+  if (iterable !== null && typeof iterable === 'object') {
+    if (typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') return () => (iterable as AsyncIterable<T>)[Symbol.asyncIterator]()
+    if (typeof (iterable as Iterable<T>)[Symbol.iterator] === 'function') return () => (iterable as Iterable<T>)[Symbol.iterator]()
+  }
+  throw new InvalidOptionError('fromAsyncIterable.iterable', 'an AsyncIterable or an Iterable', iterable)
+}

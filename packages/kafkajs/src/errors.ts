@@ -1,0 +1,35 @@
+import { KafkaConnectionError, ProduceError, RecordTooLargeError, UnknownTopicError, type TopicflowError } from '@topicflow/core'
+
+interface KafkajsErrorShape {
+  name?: string
+  message?: string
+  type?: string
+  retriable?: boolean
+  cause?: unknown
+}
+
+const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound', 'KafkaJSMetadataNotLoaded'])
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
+
+/** kafkajs wraps the last error of its own retries; the broker's answer is the one that classifies. */
+function innermost(error: unknown): KafkajsErrorShape {
+  let current = error as KafkajsErrorShape
+  while (current?.name === 'KafkaJSNumberOfRetriesExceeded' && current.cause !== undefined) current = current.cause as KafkajsErrorShape
+  return current ?? {}
+}
+
+/** Maps a kafkajs error to topicflow's typed errors, keeping kafkajs's `retriable` verdict. */
+export function fromKafkajsError(error: unknown, context: { topic: string; partition?: number; sizeBytes?: number; brokers: string }): TopicflowError {
+  const inner = innermost(error)
+  const where = { topic: context.topic, partition: context.partition, cause: error }
+  if (inner.type !== undefined && TOO_LARGE.has(inner.type)) return new RecordTooLargeError(context.sizeBytes ?? 0, undefined, where)
+  if (inner.type === 'UNKNOWN_TOPIC_OR_PARTITION') return new UnknownTopicError(context.topic, { ...where, retriable: true })
+  if (inner.name !== undefined && CONNECTION_ERRORS.has(inner.name)) {
+    return new KafkaConnectionError(`${inner.message ?? inner.name} (brokers ${context.brokers})`, { ...where, retriable: true })
+  }
+  const partition = context.partition === undefined ? '' : `-${context.partition}`
+  return new ProduceError(`Produce to ${context.topic}${partition} failed: ${inner.message ?? String(error)}`, inner.type ?? inner.name ?? 'UNKNOWN', {
+    ...where,
+    retriable: inner.retriable === true,
+  })
+}

@@ -1,0 +1,253 @@
+import kafkajs from 'kafkajs'
+import type { Admin, KafkaConfig, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs'
+import {
+  KafkaConnectionError,
+  UnknownTopicError,
+  exponential,
+  type Codec,
+  type ProduceAck,
+  type ProduceRequest,
+  type ProducerSession,
+  type ProducerSessionOptions,
+  type Transport,
+} from '@topicflow/core'
+import { registerCodecs } from './codecs.js'
+import { fromKafkajsError } from './errors.js'
+
+const { Kafka, CompressionTypes, logLevel, Partitioners } = kafkajs
+
+const COMPRESSION: Record<Codec, number> = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+}
+
+/** kafkajs's client configuration; `clientId` defaults to `topicflow` and `logLevel` to NOTHING (topicflow reports every error itself). */
+export type KafkajsTransportOptions = KafkaConfig
+
+/**
+ * The `Transport` over kafkajs: producer sessions, cluster metadata and all four codecs (gzip built in;
+ * snappy, lz4 and zstd registered from native packages). SSL, SASL, clientId and every other kafkajs
+ * client option pass through unchanged.
+ *
+ * Retries belong to topicflow's `retry` operator: the producer is made with kafkajs retries off (one
+ * re-attempt after a metadata refresh when idempotent, which kafkajs requires), so attempts do not
+ * multiply.
+ *
+ * @example
+ * import { kafkajsTransport } from '@topicflow/kafkajs'
+ * const transport = kafkajsTransport({ brokers: ['127.0.0.1:9092'], clientId: 'orders-etl' })
+ * console.log(await transport.partitionCount('orders', { timeoutMs: 10_000 }))
+ * await transport.close()
+ */
+export function kafkajsTransport(options: KafkajsTransportOptions): Transport {
+  return new KafkajsTransport(options)
+}
+
+class KafkajsTransport implements Transport {
+  readonly brokers: string
+  readonly #kafka: InstanceType<typeof Kafka>
+  #admin: Promise<Admin> | undefined
+
+  constructor(options: KafkajsTransportOptions) {
+    registerCodecs()
+    this.brokers = Array.isArray(options.brokers) ? options.brokers.join(',') : '(brokers from a function)'
+    this.#kafka = new Kafka({ clientId: 'topicflow', logLevel: logLevel.NOTHING, ...options })
+  }
+
+  async partitionCount(topic: string, options: { readonly timeoutMs: number }): Promise<number> {
+    const deadline = Date.now() + options.timeoutMs
+    const backoff = exponential(100, 1000)
+    let lastError: unknown
+    for (let attempt = 1; Date.now() < deadline; attempt++) {
+      try {
+        const admin = await withTimeout(this.#connectAdmin(), deadline - Date.now(), () => this.#unreachable(options.timeoutMs))
+        const metadata = await withTimeout(admin.fetchTopicMetadata({ topics: [topic] }), deadline - Date.now(), () => this.#unreachable(options.timeoutMs))
+        const count = metadata.topics[0]?.partitions.length ?? 0
+        if (count > 0) return count
+        lastError = new UnknownTopicError(topic)
+      } catch (error) {
+        lastError = error
+        if (error instanceof KafkaConnectionError) this.#admin = undefined
+        const typed = error instanceof KafkaConnectionError ? error : fromKafkajsError(error, { topic, brokers: this.brokers })
+        if (!typed.retriable) throw typed
+      }
+      await sleep(Math.min(backoff(attempt), Math.max(0, deadline - Date.now())))
+    }
+    if (lastError instanceof KafkaConnectionError) throw lastError
+    const typed = lastError === undefined ? undefined : fromKafkajsError(lastError, { topic, brokers: this.brokers })
+    if (typed instanceof UnknownTopicError || typed === undefined) {
+      throw new UnknownTopicError(topic, { cause: lastError, retriable: false })
+    }
+    throw typed
+  }
+
+  async openProducer(options: ProducerSessionOptions): Promise<ProducerSession> {
+    const producer = this.#kafka.producer({
+      idempotent: options.idempotent,
+      retry: { retries: options.idempotent ? 1 : 0 },
+      createPartitioner: Partitioners.DefaultPartitioner,
+    })
+    await withTimeout(producer.connect(), options.connectTimeoutMs, () => {
+      void producer.disconnect().catch(() => undefined)
+      return this.#unreachable(options.connectTimeoutMs)
+    })
+    return options.idempotent ? new CoalescingSession(producer, this.brokers) : new DirectSession(producer, this.brokers)
+  }
+
+  async close(): Promise<void> {
+    const admin = this.#admin
+    this.#admin = undefined
+    if (admin !== undefined) await admin.then((a) => a.disconnect()).catch(() => undefined)
+  }
+
+  #connectAdmin(): Promise<Admin> {
+    if (this.#admin === undefined) {
+      const admin = this.#kafka.admin()
+      const connecting = admin.connect().then(() => admin)
+      connecting.catch(() => {
+        if (this.#admin === connecting) this.#admin = undefined
+      })
+      this.#admin = connecting
+    }
+    return this.#admin
+  }
+
+  #unreachable(timeoutMs: number): KafkaConnectionError {
+    return new KafkaConnectionError(`Kafka at ${this.brokers} did not answer within ${timeoutMs} ms`, { retriable: true })
+  }
+}
+
+function toMessages(request: ProduceRequest): Message[] {
+  return request.records.map((record) => ({
+    key: record.key,
+    value: record.value,
+    headers: record.headers,
+    partition: request.partition,
+    timestamp: String(record.timestamp),
+  }))
+}
+
+function toAck(metadata: RecordMetadata | undefined): ProduceAck {
+  if (metadata === undefined) return { baseOffset: -1, logAppendTime: -1 }
+  return { baseOffset: Number(metadata.baseOffset ?? -1), logAppendTime: Number(metadata.logAppendTime ?? -1) }
+}
+
+function sizeOf(request: ProduceRequest): number {
+  return request.records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0)
+}
+
+/** One kafkajs request per topic-partition batch; requests to a broker are pipelined on its connection. */
+class DirectSession implements ProducerSession {
+  constructor(
+    readonly producer: Producer,
+    readonly brokers: string,
+  ) {}
+
+  async send(request: ProduceRequest): Promise<ProduceAck> {
+    try {
+      const result = await this.producer.send({
+        topic: request.topic,
+        messages: toMessages(request),
+        acks: request.acks,
+        timeout: request.timeoutMs,
+        compression: COMPRESSION[request.codec],
+      })
+      return toAck(result.find((m) => m.partition === request.partition))
+    } catch (error) {
+      throw fromKafkajsError(error, { topic: request.topic, partition: request.partition, sizeBytes: sizeOf(request), brokers: this.brokers })
+    }
+  }
+
+  close(): Promise<void> {
+    return this.producer.disconnect()
+  }
+}
+
+/**
+ * The idempotent kafkajs producer lets one request per broker be in flight (it must, to keep sequence
+ * numbers in order), so batches of different partitions sent in the same tick go out together in one
+ * `sendBatch`, one request per broker and codec, instead of waiting in line for each other.
+ */
+class CoalescingSession implements ProducerSession {
+  #pending: Array<{ request: ProduceRequest; resolve: (ack: ProduceAck) => void; reject: (error: unknown) => void }> = []
+
+  constructor(
+    readonly producer: Producer,
+    readonly brokers: string,
+  ) {}
+
+  send(request: ProduceRequest): Promise<ProduceAck> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) queueMicrotask(() => this.#flush())
+      this.#pending.push({ request, resolve, reject })
+    })
+  }
+
+  #flush(): void {
+    const pending = this.#pending
+    this.#pending = []
+    const groups = new Map<string, typeof pending>()
+    for (const item of pending) {
+      const id = `${item.request.codec}/${item.request.acks}/${item.request.timeoutMs}`
+      const group = groups.get(id)
+      if (group === undefined) groups.set(id, [item])
+      else group.push(item)
+    }
+    for (const group of groups.values()) void this.#sendGroup(group)
+  }
+
+  async #sendGroup(group: typeof this.#pending): Promise<void> {
+    const first = group[0]!.request
+    const byTopic = new Map<string, Message[]>()
+    for (const { request } of group) {
+      const messages = byTopic.get(request.topic)
+      const converted = toMessages(request)
+      if (messages === undefined) byTopic.set(request.topic, converted)
+      else for (const m of converted) messages.push(m)
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }))
+    try {
+      const results = await this.producer.sendBatch({ topicMessages, acks: first.acks, timeout: first.timeoutMs, compression: COMPRESSION[first.codec] })
+      for (const { request, resolve } of group) {
+        resolve(toAck(results.find((m) => m.topicName === request.topic && m.partition === request.partition)))
+      }
+    } catch (error) {
+      if (group.length === 1) {
+        const { request, reject } = group[0]!
+        reject(fromKafkajsError(error, { topic: request.topic, partition: request.partition, sizeBytes: sizeOf(request), brokers: this.brokers }))
+        return
+      }
+      // kafkajs answers a multi-partition request with one error and no partition: send each batch on its
+      // own to learn which one failed. The broker's idempotence cache answers the ones that had landed
+      // without writing them twice.
+      for (const item of group) void this.#sendGroup([item])
+    }
+  }
+
+  close(): Promise<void> {
+    return this.producer.disconnect()
+  }
+}
+
+function withTimeout<V>(promise: Promise<V>, ms: number, onTimeout: () => Error): Promise<V> {
+  return new Promise<V>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), Math.max(0, ms))
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
