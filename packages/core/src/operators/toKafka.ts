@@ -173,6 +173,14 @@ export class KafkaSink<T> {
     let closed = false
     let finishing = false
     let session: Promise<ProducerSession> | undefined
+    // A synchronous source may still be emitting inside subscribe() when the sink decides to stop.
+    let upstream: import('rxjs').Subscription | undefined
+    let stopRequested = false
+    const stopUpstream = (): void => {
+      stopRequested = true
+      upstream?.unsubscribe()
+    }
+    const unsentSources: unknown[] = []
 
     const openSession = (): Promise<ProducerSession> =>
       (session ??= this.transport
@@ -204,7 +212,7 @@ export class KafkaSink<T> {
       }
       failure ??= error
       for (const record of failedBatch.records) failedSources.push(record.source)
-      upstream.unsubscribe()
+      stopUpstream()
     }
 
     const typed = (error: unknown, sent: RecordBatch<T>): TopicflowError => {
@@ -310,7 +318,7 @@ export class KafkaSink<T> {
     const settle = (): void => {
       if (closed || finishing || active > 0) return
       if (failure !== undefined) {
-        const unsent: unknown[] = []
+        const unsent: unknown[] = [...unsentSources]
         for (const lane of lanes.values()) {
           for (const queued of lane.queue) {
             for (const record of queued.records) unsent.push(record.source)
@@ -329,6 +337,10 @@ export class KafkaSink<T> {
 
     const accept = (item: RecordBatch<T> | OutgoingRecord<T>): void => {
       let incoming = isBatch(item) ? item : singleBatch(item)
+      if (failure !== undefined) {
+        for (const record of incoming.records) unsentSources.push(record.source)
+        return
+      }
       const oversized = incoming.records.filter((r) => recordSizeBytes(r) + RECORD_BATCH_OVERHEAD_BYTES > config.maxRequestBytes)
       if (oversized.length > 0) {
         for (const record of oversized) {
@@ -359,7 +371,7 @@ export class KafkaSink<T> {
         stats.failed += incoming.records.length
         failure ??= error
         for (const record of incoming.records) failedSources.push(record.source)
-        upstream.unsubscribe()
+        stopUpstream()
         return settle()
       }
       const id = `${incoming.topic}\u0000${incoming.partition}`
@@ -372,7 +384,7 @@ export class KafkaSink<T> {
       pump(lane)
     }
 
-    const upstream = source.subscribe({
+    upstream = source.subscribe({
       next: (item) => {
         try {
           accept(item)
@@ -389,11 +401,12 @@ export class KafkaSink<T> {
         settle()
       },
     })
+    if (stopRequested) upstream.unsubscribe()
 
     return () => {
       const wasFinished = finishing
       closed = true
-      upstream.unsubscribe()
+      upstream?.unsubscribe()
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
       for (const lane of lanes.values()) {

@@ -21,6 +21,9 @@ export class MemoryTransport implements Transport {
   readonly requests: ProduceRequest[] = []
   /** The most requests in flight at once for one topic-partition (the sink promises 1). */
   maxInFlightPerPartition = 0
+  /** The most requests in flight at once over all partitions. */
+  maxInFlightTotal = 0
+  #inFlightTotal = 0
   readonly #log = new Map<string, WireRecord[]>()
   readonly #inFlight = new Map<string, number>()
   #sessions = 0
@@ -63,6 +66,7 @@ export class MemoryTransport implements Transport {
     const inFlight = (this.#inFlight.get(id) ?? 0) + 1
     this.#inFlight.set(id, inFlight)
     this.maxInFlightPerPartition = Math.max(this.maxInFlightPerPartition, inFlight)
+    this.maxInFlightTotal = Math.max(this.maxInFlightTotal, ++this.#inFlightTotal)
     try {
       await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs ?? 0))
       const attempt = this.requests.filter((r) => r.topic === request.topic && r.partition === request.partition && r.records[0] === request.records[0]).length
@@ -74,6 +78,7 @@ export class MemoryTransport implements Transport {
       return { baseOffset: request.acks === 0 ? -1 : baseOffset, logAppendTime: -1 }
     } finally {
       this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1)
+      this.#inFlightTotal--
     }
   }
 }

@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest'
+import { concat, firstValueFrom, from, Subject, throwError, toArray, type Observable } from 'rxjs'
+import { KafkaSink, toKafka, type ToKafkaOptions } from './toKafka.js'
+import { retry } from './retry.js'
+import { MemoryTransport, type MemoryTransportOptions } from '../testing/memoryTransport.js'
+import {
+  BufferExhaustedError,
+  DeliveryFailedError,
+  DeliveryTimeoutError,
+  InvalidOptionError,
+  KafkaConnectionError,
+  ProduceError,
+  RecordTooLargeError,
+} from '../errors.js'
+import type { DeliveryReport, OutgoingRecord, RecordBatch } from '../records.js'
+import type { Transport } from '../transport.js'
+
+const record = (source: string, partition = 0, bytes = 10): OutgoingRecord<string> => ({
+  topic: 't',
+  key: null,
+  value: Buffer.alloc(bytes, source),
+  headers: {},
+  partition,
+  timestamp: 1000,
+  source,
+})
+const batchOf = (partition: number, ...sources: string[]): RecordBatch<string> => ({
+  topic: 't',
+  partition,
+  records: sources.map((s) => record(s, partition)),
+  sizeBytes: 61 + sources.length * 31,
+  createdAt: Date.now(),
+  codec: 'none',
+  retry: undefined,
+})
+const memory = (options: Partial<MemoryTransportOptions> = {}) => new MemoryTransport({ topics: { t: 4 }, latencyMs: 5, ...options })
+const run = (batches: Observable<RecordBatch<string> | OutgoingRecord<string>>, transport: Transport, options?: ToKafkaOptions) =>
+  firstValueFrom(batches.pipe(toKafka(transport, options), toArray()))
+const fast = retry<string>({ backoff: () => 1, deliveryTimeoutMs: 5_000 })
+
+describe('toKafka', () => {
+  it('delivers every record, reports offsets per partition in order, and completes after the last ack', async () => {
+    const transport = memory()
+    const reports = await run(from([batchOf(0, 'a', 'b'), batchOf(1, 'c'), batchOf(0, 'd')]), transport)
+    const delivered = reports.filter((r) => r.status === 'delivered')
+    expect(delivered.map((r) => `${r.source}@${r.partition}:${r.offset}`).sort()).toEqual(['a@0:0', 'b@0:1', 'c@1:0', 'd@0:2'])
+    expect(transport.records('t', 0).map((r) => r.value?.toString()[0])).toEqual(['a', 'b', 'd'])
+    expect(transport.openSessions).toBe(0)
+  })
+
+  it('keeps at most one request in flight per partition and sends partitions in parallel', async () => {
+    const transport = memory({ latencyMs: 10 })
+    const batches = [0, 1, 2, 3].flatMap((p) => [batchOf(p, `${p}a`), batchOf(p, `${p}b`)])
+    // Batches queued behind one another are merged; to see several requests per partition, feed slowly.
+    const input = new Subject<RecordBatch<string>>()
+    const done = firstValueFrom(input.pipe(toKafka(transport), toArray()))
+    for (const b of batches) {
+      input.next(b)
+      await new Promise((resolve) => setTimeout(resolve, 3))
+    }
+    input.complete()
+    expect(await done).toHaveLength(8)
+    expect(transport.maxInFlightPerPartition).toBe(1)
+    expect(transport.maxInFlightTotal).toBeGreaterThan(1)
+  })
+
+  it('merges batches that queued behind an in-flight request, up to maxRequestBytes', async () => {
+    const transport = memory({ latencyMs: 20 })
+    await run(from([batchOf(0, 'a'), batchOf(0, 'b'), batchOf(0, 'c')]), transport)
+    expect(transport.requests.map((r) => r.records.length)).toEqual([1, 2])
+  })
+
+  it('retries retriable errors with backoff and keeps per-partition order', async () => {
+    const transport = memory({
+      beforeSend: (request, attempt) => {
+        if (request.records[0]?.value?.toString()[0] === 'a' && attempt < 3) throw new ProduceError('not leader', 'NOT_LEADER_OR_FOLLOWER', { retriable: true })
+      },
+    })
+    const input = new Subject<RecordBatch<string>>()
+    const done = firstValueFrom(input.pipe(fast, toKafka(transport), toArray()))
+    input.next(batchOf(0, 'a'))
+    input.next(batchOf(0, 'b'))
+    input.complete()
+    const reports = await done
+    expect(reports.every((r) => r.status === 'delivered')).toBe(true)
+    expect(transport.records('t', 0).map((r) => r.value?.toString()[0])).toEqual(['a', 'b'])
+  })
+
+  it("fails the stream on a fatal error with DeliveryFailedError carrying the failed and unsent sources (onError 'fail')", async () => {
+    const transport = memory({
+      latencyMs: 10,
+      beforeSend: (request) => {
+        if (request.partition === 1) throw new ProduceError('corrupt', 'CORRUPT_MESSAGE', { retriable: false })
+      },
+    })
+    const error = await run(from([batchOf(0, 'a'), batchOf(1, 'x', 'y')]), transport).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DeliveryFailedError)
+    expect((error as DeliveryFailedError).failed).toEqual(['x', 'y'])
+    expect((error as DeliveryFailedError).failure).toBeInstanceOf(ProduceError)
+    expect((error as DeliveryFailedError).sources).toEqual(['x', 'y'])
+  })
+
+  it("reports failures as values and goes on (onError 'report')", async () => {
+    const transport = memory({
+      beforeSend: (request) => {
+        if (request.partition === 1) throw new ProduceError('corrupt', 'CORRUPT_MESSAGE', { retriable: false })
+      },
+    })
+    const reports = await run(from([batchOf(1, 'x'), batchOf(0, 'a')]), transport, { onError: 'report' })
+    expect(reports.map((r) => `${r.source}:${r.status}`).sort()).toEqual(['a:delivered', 'x:failed'])
+  })
+
+  it('fails a batch with DeliveryTimeoutError at the delivery deadline, carrying its sources', async () => {
+    const transport = memory({
+      beforeSend: () => {
+        throw new ProduceError('no leader', 'LEADER_NOT_AVAILABLE', { retriable: true })
+      },
+    })
+    const started = Date.now()
+    const reports = await firstValueFrom(
+      from([batchOf(0, 'a')]).pipe(retry<string>({ deliveryTimeoutMs: 300, backoff: () => 20 }), toKafka(transport, { onError: 'report' }), toArray()),
+    )
+    const elapsed = Date.now() - started
+    const failed = reports[0] as Extract<DeliveryReport<string>, { status: 'failed' }>
+    expect(failed.status).toBe('failed')
+    expect(failed.error).toBeInstanceOf(DeliveryTimeoutError)
+    expect(failed.error.sources).toEqual(['a'])
+    expect(elapsed).toBeLessThan(1_000)
+  })
+
+  it('splits a batch the broker refuses as too large, so only the oversized record fails', async () => {
+    const transport = memory({
+      beforeSend: (request) => {
+        if (request.records.some((r) => r.value?.toString()[0] === 'B')) throw new RecordTooLargeError(0, undefined, { topic: 't' })
+      },
+    })
+    const reports = await run(from([batchOf(0, 'a', 'b', 'B', 'c')]), transport, { onError: 'report' })
+    expect(reports.map((r) => `${r.source}:${r.status}`)).toEqual(['a:delivered', 'b:delivered', 'B:failed', 'c:delivered'])
+    const failed = reports[2] as Extract<DeliveryReport<string>, { status: 'failed' }>
+    expect(failed.error).toBeInstanceOf(RecordTooLargeError)
+    expect(failed.error.sources).toEqual(['B'])
+    expect(transport.records('t', 0).map((r) => r.value?.toString()[0])).toEqual(['a', 'b', 'c'])
+  })
+
+  it('fails records over maxRequestBytes before sending them and sends the rest', async () => {
+    const transport = memory()
+    const big = record('big', 0, 5000)
+    const reports = await run(from([record('a'), big, record('b')]), transport, { maxRequestBytes: 4096, onError: 'report' })
+    expect(reports.map((r) => `${r.source}:${r.status}`).sort()).toEqual(['a:delivered', 'b:delivered', 'big:failed'])
+    expect(transport.requests.every((r) => r.records.every((w) => w.value !== big.value))).toBe(true)
+  })
+
+  it('raises BufferExhaustedError when a push source overruns maxBufferedBytes, or drops and counts with onBufferFull drop', async () => {
+    const many = Array.from({ length: 100 }, (_, i) => record(`r${i}`, i % 4, 100))
+    const error = await run(from(many), memory({ latencyMs: 20 }), { maxBufferedBytes: 1024 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DeliveryFailedError)
+    expect((error as DeliveryFailedError).failure).toBeInstanceOf(BufferExhaustedError)
+    // Every event is accounted for: delivered before the failure, failed, or not sent.
+    expect((error as DeliveryFailedError).failed.length + (error as DeliveryFailedError).unsent.length).toBeGreaterThan(0)
+    expect((error as DeliveryFailedError).unsent).toContain('r99')
+
+    const sink = new KafkaSink<string>(memory({ latencyMs: 20 }), { maxBufferedBytes: 1024, onBufferFull: 'drop' })
+    const reports = await firstValueFrom(from(many).pipe(toKafka(sink), toArray()))
+    const dropped = reports.filter((r) => r.status === 'failed')
+    expect(dropped.length).toBeGreaterThan(0)
+    expect(sink.stats.dropped).toBe(dropped.length)
+    expect(reports).toHaveLength(100)
+    expect(sink.bufferedBytes).toBe(0)
+  })
+
+  it('reports offset -1 with acks 0', async () => {
+    const reports = await run(from([batchOf(0, 'a')]), memory(), { acks: 0 })
+    expect(reports[0]).toMatchObject({ status: 'delivered', offset: -1 })
+  })
+
+  it('sends everything it holds before passing an upstream error on', async () => {
+    const transport = memory({ latencyMs: 10 })
+    const seen: string[] = []
+    const error = await new Promise((resolve) =>
+      concat(from([batchOf(0, 'a'), batchOf(1, 'b')]), throwError(() => new Error('upstream')))
+        .pipe(toKafka(transport))
+        .subscribe({ next: (r) => seen.push(r.source), error: resolve }),
+    )
+    expect((error as Error).message).toBe('upstream')
+    expect(seen.sort()).toEqual(['a', 'b'])
+  })
+
+  it('fails with KafkaConnectionError naming the brokers when no producer can be opened', async () => {
+    const transport: Transport = {
+      brokers: '127.0.0.1:1',
+      partitionCount: async () => 1,
+      openProducer: () => Promise.reject(new Error('ECONNREFUSED')),
+      close: async () => undefined,
+    }
+    const error = await run(from([batchOf(0, 'a')]), transport).catch((e: unknown) => e)
+    expect((error as DeliveryFailedError).failure).toBeInstanceOf(KafkaConnectionError)
+    expect((error as DeliveryFailedError).message).toMatch(/127\.0\.0\.1:1/)
+    expect((error as DeliveryFailedError).failed).toEqual(['a'])
+  })
+
+  it('stops emitting, releases its buffer and closes the session on early unsubscribe', async () => {
+    const transport = memory({ latencyMs: 20 })
+    const sink = new KafkaSink<string>(transport)
+    const seen: unknown[] = []
+    const subscription = from([batchOf(0, 'a'), batchOf(0, 'b')]).pipe(toKafka(sink)).subscribe((r) => seen.push(r))
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    subscription.unsubscribe()
+    await new Promise((resolve) => setTimeout(resolve, 40))
+    expect(seen).toEqual([])
+    expect(transport.openSessions).toBe(0)
+    expect(sink.bufferedBytes).toBe(0)
+  })
+
+  it('rejects bad options at construction, naming them', () => {
+    const transport = memory()
+    expect(() => toKafka(transport, { acks: 2 as 1 })).toThrow(/toKafka\.acks/)
+    expect(() => toKafka(transport, { acks: 1, idempotence: true })).toThrow(/toKafka\.idempotence/)
+    expect(() => toKafka(transport, { maxBufferedBytes: 10 })).toThrow(/toKafka\.maxBufferedBytes/)
+    expect(() => toKafka(transport, { onError: 'ignore' as 'fail' })).toThrow(/toKafka\.onError/)
+    expect(() => toKafka({} as Transport)).toThrow(InvalidOptionError)
+    expect(Object.isFrozen(new KafkaSink(transport).config)).toBe(true)
+  })
+})
