@@ -171,8 +171,14 @@ class DirectSession implements ProducerSession {
  * numbers in order), so batches of different partitions sent in the same tick go out together in one
  * `sendBatch`, one request per broker and codec, instead of waiting in line for each other.
  */
+interface PendingSend {
+  readonly request: ProduceRequest
+  readonly resolve: (ack: ProduceAck) => void
+  readonly reject: (error: unknown) => void
+}
+
 class CoalescingSession implements ProducerSession {
-  #pending: Array<{ request: ProduceRequest; resolve: (ack: ProduceAck) => void; reject: (error: unknown) => void }> = []
+  #pending: PendingSend[] = []
 
   constructor(
     readonly producer: Producer,
@@ -189,7 +195,7 @@ class CoalescingSession implements ProducerSession {
   #flush(): void {
     const pending = this.#pending
     this.#pending = []
-    const groups = new Map<string, typeof pending>()
+    const groups = new Map<string, PendingSend[]>()
     for (const item of pending) {
       const id = `${item.request.codec}/${item.request.acks}/${item.request.timeoutMs}`
       const group = groups.get(id)
@@ -199,7 +205,7 @@ class CoalescingSession implements ProducerSession {
     for (const group of groups.values()) void this.#sendGroup(group)
   }
 
-  async #sendGroup(group: typeof this.#pending): Promise<void> {
+  async #sendGroup(group: PendingSend[]): Promise<void> {
     const first = group[0]!.request
     const byTopic = new Map<string, Message[]>()
     for (const { request } of group) {

@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { inject } from 'vitest'
+import kafkajs from 'kafkajs'
+import { runKafkaTool } from '@topicflow/testkit'
+
+export const brokers = (): string => inject('kafkaBrokers')
+
+/** A topic name no other test uses. */
+export function uniqueTopic(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`
+}
+
+/** Creates a topic with kafkajs's admin client and waits until it has leaders. */
+export async function createTopic(topic: string, numPartitions: number, configEntries: Record<string, string> = {}): Promise<void> {
+  const kafka = new kafkajs.Kafka({ brokers: brokers().split(','), clientId: 'topicflow-test-admin', logLevel: kafkajs.logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions, replicationFactor: 1, configEntries: Object.entries(configEntries).map(([name, value]) => ({ name, value })) }],
+    })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** One record as kcat (an independent client, librdkafka underneath) read it back. */
+export interface ReadRecord {
+  partition: number
+  offset: number
+  timestamp: number
+  key: string | null
+  value: string | null
+  headers: Record<string, string>
+}
+
+/** Reads a whole topic with kcat, from the beginning to the current end. */
+export function readTopic(topic: string): Promise<ReadRecord[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'kcat',
+      ['-b', brokers(), '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J', '-X', 'check.crcs=true'],
+      { maxBuffer: 1 << 30, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`kcat failed: ${stderr || error.message}`))
+        const records = stdout
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => {
+            const raw = JSON.parse(line) as { partition: number; offset: number; ts: number; key: string | null; payload: string | null; headers?: string[] }
+            const headers: Record<string, string> = {}
+            for (let i = 0; i + 1 < (raw.headers?.length ?? 0); i += 2) headers[raw.headers![i]!] = raw.headers![i + 1]!
+            return { partition: raw.partition, offset: raw.offset, timestamp: raw.ts, key: raw.key, value: raw.payload, headers }
+          })
+        resolve(records)
+      },
+    )
+  })
+}
+
+/** One record batch as Kafka's own DumpLogSegments describes it. */
+export interface SegmentBatch {
+  codec: string
+  count: number
+  producerId: number
+}
+
+/** The record batches of one partition's log, read from disk by `kafka.tools.DumpLogSegments`. */
+export async function dumpLogSegments(topic: string, partition: number): Promise<SegmentBatch[]> {
+  const logDir = inject('kafkaLogDir')
+  if (logDir === '') throw new Error('DumpLogSegments needs the broker started by the testkit')
+  const file = `${logDir}/${topic}-${partition}/00000000000000000000.log`
+  const { code, stdout, stderr } = await runKafkaTool('kafka.tools.DumpLogSegments', ['--files', file])
+  if (code !== 0) throw new Error(`DumpLogSegments failed (${code}): ${stderr}`)
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('baseOffset:'))
+    .map((line) => ({
+      codec: /compresscodec: (\w+)/.exec(line)?.[1] ?? '?',
+      count: Number(/count: (\d+)/.exec(line)?.[1] ?? -1),
+      producerId: Number(/producerId: (-?\d+)/.exec(line)?.[1] ?? -2),
+    }))
+}
