@@ -1,0 +1,5 @@
+export { startKafka, type StartKafkaOptions, type KafkaCluster, type BrokerInfo } from './cluster.js'
+export { resolveKafka, findJava, cacheDir, DEFAULT_KAFKA_VERSION, type KafkaRuntime } from './resolve.js'
+export { runKafkaTool, type ToolResult } from './tools.js'
+export { probeBrokers } from './probe.js'
+export { TestkitError } from './errors.js'

@@ -1,0 +1,120 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { TestkitError } from './errors.js'
+
+/** The Kafka release the testkit starts unless told otherwise. kafkajs 2.2.4 produces, fetches and administers against it. */
+export const DEFAULT_KAFKA_VERSION = '4.1.1'
+const LOG4J_VERSION = '2.24.3'
+
+/** Kafka's jars, resolved from Maven Central, and the Java that runs them. */
+export interface KafkaRuntime {
+  readonly version: string
+  /** A Java classpath (`dir/*`) holding the broker, Kafka's tools and the logging backend. */
+  readonly classpath: string
+  /** The `java` executable. */
+  readonly javaBin: string
+}
+
+/** Where resolved jars are cached: `$XDG_CACHE_HOME/topicflow` or `~/.cache/topicflow`. */
+export function cacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'topicflow')
+}
+
+function pom(version: string): string {
+  const dependency = (group: string, artifact: string, v: string) =>
+    `    <dependency><groupId>${group}</groupId><artifactId>${artifact}</artifactId><version>${v}</version></dependency>`
+  // Kafka's POMs leave the logging backend out: 4.x logs through log4j2 behind slf4j 1.7.
+  return `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.topicflow</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>${version}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+${[
+  dependency('org.apache.kafka', 'kafka_2.13', version),
+  dependency('org.apache.kafka', 'kafka-tools', version),
+  dependency('org.apache.logging.log4j', 'log4j-api', LOG4J_VERSION),
+  dependency('org.apache.logging.log4j', 'log4j-core', LOG4J_VERSION),
+  dependency('org.apache.logging.log4j', 'log4j-slf4j-impl', LOG4J_VERSION),
+].join('\n')}
+  </dependencies>
+</project>
+`
+}
+
+/** Checks for Java >= 17 and returns the executable. */
+export function findJava(): string {
+  const javaBin = process.env.JAVA_HOME === undefined ? 'java' : join(process.env.JAVA_HOME, 'bin', 'java')
+  const probe = spawnSync(javaBin, ['-version'], { encoding: 'utf8' })
+  if (probe.error !== undefined || probe.status !== 0) {
+    throw new TestkitError(`Java 17 or newer is needed to run Kafka, and "${javaBin}" did not run (${probe.error?.message ?? probe.stderr}). Install a JDK (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME.`)
+  }
+  const major = Number(/version "(\d+)/.exec(probe.stderr)?.[1] ?? 0)
+  if (major < 17) throw new TestkitError(`Kafka 4 needs Java 17 or newer; ${javaBin} is Java ${major}. Install a newer JDK or set JAVA_HOME.`)
+  return javaBin
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+/**
+ * Resolves Apache Kafka's own jars (broker, tools, log4j2) from Maven Central with `mvn
+ * dependency:copy-dependencies` into the cache folder, once per version: later calls reuse them. Safe
+ * when several processes resolve at once (a lock folder; the jars appear by an atomic rename).
+ *
+ * @example
+ * const { classpath } = resolveKafka()
+ */
+export function resolveKafka(options: { version?: string } = {}): KafkaRuntime {
+  const version = options.version ?? DEFAULT_KAFKA_VERSION
+  const javaBin = findJava()
+  const home = join(cacheDir(), `kafka-${version}`)
+  const libs = join(home, 'libs')
+  const runtime = { version, classpath: join(libs, '*'), javaBin }
+  if (existsSync(join(libs, '.complete'))) return runtime
+
+  mkdirSync(home, { recursive: true })
+  const lock = join(home, 'resolve.lock')
+  const lockDeadline = Date.now() + 10 * 60_000
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      break
+    } catch {
+      if (existsSync(join(libs, '.complete'))) return runtime
+      // A lock older than ten minutes belongs to a process that died mid-download.
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true })
+      if (Date.now() > lockDeadline) throw new TestkitError(`Timed out waiting for another process to resolve Kafka ${version} (lock ${lock})`)
+      sleepSync(500)
+    }
+  }
+  try {
+    if (existsSync(join(libs, '.complete'))) return runtime
+    const mvn = spawnSync('mvn', ['--version'], { encoding: 'utf8' })
+    if (mvn.error !== undefined || mvn.status !== 0) {
+      throw new TestkitError('Maven is needed to fetch Kafka\'s jars from Maven Central and "mvn" did not run. Install it (Debian: apt-get install maven), or set KAFKA_BROKERS to use a running cluster.')
+    }
+    writeFileSync(join(home, 'pom.xml'), pom(version))
+    const staging = join(home, `libs.${process.pid}`)
+    rmSync(staging, { recursive: true, force: true })
+    const result = spawnSync('mvn', ['-B', '-q', '-f', join(home, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime'], {
+      encoding: 'utf8',
+      timeout: 15 * 60_000,
+    })
+    if (result.status !== 0 || !readdirSync(staging, { withFileTypes: true }).some((f) => f.name.startsWith('kafka_2.13'))) {
+      const tail = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n')
+      rmSync(staging, { recursive: true, force: true })
+      throw new TestkitError(`Could not fetch Apache Kafka ${version} from Maven Central with mvn (exit ${result.status}):\n${tail}`)
+    }
+    writeFileSync(join(staging, '.complete'), new Date().toISOString())
+    rmSync(libs, { recursive: true, force: true })
+    renameSync(staging, libs)
+    return runtime
+  } finally {
+    rmSync(lock, { recursive: true, force: true })
+  }
+}
