@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { Readable } from 'node:stream'
-import { firstValueFrom, map, take, toArray } from 'rxjs'
+import { firstValueFrom, map, take, tap, toArray } from 'rxjs'
 import { fromAsyncIterable, fromReadable } from './sources.js'
 import { KafkaSink, toKafka } from './operators/toKafka.js'
+import { partition } from './operators/partition.js'
 import { MemoryTransport } from './testing/memoryTransport.js'
 import { InvalidOptionError } from './errors.js'
 import type { OutgoingRecord } from './records.js'
@@ -48,6 +49,33 @@ describe('fromAsyncIterable / fromReadable', () => {
     // One record over the limit at most gets in before the source pauses.
     expect(peak).toBeLessThanOrEqual(20_000 + 1200)
     expect(maxAhead).toBeLessThan(40)
+  })
+
+  it('pauses while partition() waits for a topic’s first metadata, so the source is not read into memory', async () => {
+    let read = 0
+    async function* numbers() {
+      for (let i = 0; i < 5000; i++) {
+        read++
+        yield i
+      }
+    }
+    const transport = new MemoryTransport({ topics: { t: 2 }, metadataLatencyMs: 50 })
+    const sink = new KafkaSink<number>(transport)
+    let readWhenPartitioned = -1
+    const reports = await firstValueFrom(
+      fromAsyncIterable(numbers(), sink).pipe(
+        map((i): OutgoingRecord<number> => ({ ...toRecord(i), partition: undefined })),
+        partition(transport),
+        tap(() => {
+          if (readWhenPartitioned < 0) readWhenPartitioned = read
+        }),
+        toKafka(sink),
+        toArray(),
+      ),
+    )
+    expect(reports.filter((r) => r.status === 'delivered')).toHaveLength(5000)
+    // Without the pause the source reads on for the whole 50 ms lookup: thousands of events.
+    expect(readWhenPartitioned).toBeLessThan(10)
   })
 
   it('stops reading and closes the iterator on early unsubscribe', async () => {

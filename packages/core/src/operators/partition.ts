@@ -4,6 +4,7 @@ import { functionOption, integerOption } from '../options.js'
 import { murmur2Partitioner, type Partitioner } from '../partitioners.js'
 import type { OutgoingRecord } from '../records.js'
 import type { Transport } from '../transport.js'
+import { trackMetadataLookup } from '../metadataGate.js'
 
 /** Where partition counts come from: a `Transport` (cluster metadata) or anything with the same method. */
 export type PartitionMetadata = Pick<Transport, 'partitionCount'>
@@ -80,7 +81,10 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
       const fetch = (topic: string): void => {
         if (fetching.has(topic)) return
         fetching.add(topic)
-        metadata.partitionCount(topic, { timeoutMs: maxBlockMs }).then(
+        // Only a first lookup holds records; a refresh goes on in the background without pausing sources.
+        const lookup = metadata.partitionCount(topic, { timeoutMs: maxBlockMs })
+        if (!counts.has(topic)) trackMetadataLookup(metadata, lookup)
+        lookup.then(
           (count) => {
             fetching.delete(topic)
             if (closed) return

@@ -20,6 +20,7 @@ import {
 } from '../records.js'
 import type { AcksLevel, ProduceRequest, ProducerSession, Transport } from '../transport.js'
 import { DEFAULT_RETRY_POLICY } from './retry.js'
+import { metadataLookupsSettled } from '../metadataGate.js'
 
 /** Options of the sink; immutable once the sink is made. Names and defaults follow the Java producer. */
 export interface ToKafkaOptions {
@@ -113,15 +114,22 @@ export class KafkaSink<T> {
     return this.#buffered
   }
 
-  /** True while the buffer is under `maxBufferedBytes`; pull sources read only then. */
+  /**
+   * True while the buffer is under `maxBufferedBytes` and `partition()` is not holding records for a
+   * topic's first metadata from this sink's transport; pull sources read only then.
+   */
   hasRoom(): boolean {
-    return this.#buffered < this.config.maxBufferedBytes
+    return this.#buffered < this.config.maxBufferedBytes && metadataLookupsSettled(this.transport) === undefined
   }
 
   /** Resolves once the buffer has room. */
-  whenRoom(): Promise<void> {
-    if (this.hasRoom()) return Promise.resolve()
-    return new Promise((resolve) => this.#roomWaiters.push(resolve))
+  async whenRoom(): Promise<void> {
+    for (;;) {
+      const lookups = metadataLookupsSettled(this.transport)
+      if (lookups !== undefined) await lookups
+      else if (this.#buffered < this.config.maxBufferedBytes) return
+      else await new Promise<void>((resolve) => this.#roomWaiters.push(resolve))
+    }
   }
 
   /**
@@ -145,7 +153,7 @@ export class KafkaSink<T> {
 
   #release(bytes: number): void {
     this.#buffered -= bytes
-    if (this.#roomWaiters.length > 0 && this.hasRoom()) {
+    if (this.#roomWaiters.length > 0 && this.#buffered < this.config.maxBufferedBytes) {
       const waiters = this.#roomWaiters
       this.#roomWaiters = []
       for (const wake of waiters) wake()

@@ -7,6 +7,8 @@ export interface MemoryTransportOptions {
   readonly topics: Readonly<Record<string, number>>
   /** Milliseconds each produce request takes. Default 0 (answers on the next tick). */
   readonly latencyMs?: number
+  /** Milliseconds each metadata lookup (`partitionCount`) takes. Default 0. */
+  readonly metadataLatencyMs?: number
   /** Called before each request is stored; throw to make it fail (inject broker errors in tests). */
   readonly beforeSend?: (request: ProduceRequest, attempt: number) => void
 }
@@ -41,6 +43,7 @@ export class MemoryTransport implements Transport {
   }
 
   async partitionCount(topic: string): Promise<number> {
+    if ((this.options.metadataLatencyMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, this.options.metadataLatencyMs))
     const count = this.options.topics[topic]
     if (count === undefined) throw new UnknownTopicError(topic, { retriable: false })
     return count
