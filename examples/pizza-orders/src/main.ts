@@ -4,21 +4,10 @@
  * Progress goes to stderr; the last stdout line is one JSON object with the figures.
  */
 import kafkajs from 'kafkajs'
-import {
-  batch,
-  compress,
-  fromAsyncIterable,
-  json,
-  KafkaSink,
-  key,
-  partition,
-  retry,
-  serialize,
-  toKafka,
-} from '@topicflow/core'
+import { KafkaSink } from '@topicflow/core'
 import { kafkajsTransport } from '@topicflow/kafkajs'
 import { runKafkaTool, startKafka } from '@topicflow/testkit'
-import { pizzaOrders, type PizzaOrder } from './orders.js'
+import { pizzaPayloadBytes, pizzaPipeline, type PizzaOrder } from './pipeline.js'
 import { progressBar } from './progress.js'
 
 const COUNT = Number(process.env.PIZZA_ORDERS ?? 200_000)
@@ -42,32 +31,22 @@ async function main(): Promise<void> {
     const bar = progressBar(COUNT, 'producing')
     const started = performance.now()
     await new Promise<void>((resolve, reject) =>
-      fromAsyncIterable(pizzaOrders(COUNT), sink)
-        .pipe(
-          serialize(topic, json<PizzaOrder>()),
-          key((order) => order.storeId),
-          partition(transport),
-          batch({ lingerMs: 5, maxBytes: 256 * 1024 }),
-          compress('zstd'),
-          retry({ deliveryTimeoutMs: 120_000 }),
-          toKafka(sink),
-        )
-        .subscribe({
-          next(report) {
-            if (report.status === 'failed') {
-              failed++
-              return
-            }
-            latencies[delivered++] = Date.now() - report.source.placedAt
-            bar.update(delivered)
-          },
-          error: reject,
-          complete: resolve,
-        }),
+      pizzaPipeline(sink, topic, COUNT).subscribe({
+        next(report) {
+          if (report.status === 'failed') {
+            failed++
+            return
+          }
+          latencies[delivered++] = Date.now() - report.source.placedAt
+          bar.update(delivered)
+        },
+        error: reject,
+        complete: resolve,
+      }),
     )
     const seconds = (performance.now() - started) / 1000
     bar.finish(delivered)
-    payloadBytes = await measurePayload(COUNT)
+    payloadBytes = await pizzaPayloadBytes(COUNT)
 
     const readBack = await countTopic(brokers, topic, delivered)
     const onDisk = await bytesOnDisk(cluster.bootstrapServers, topic)
@@ -101,13 +80,6 @@ async function main(): Promise<void> {
 
 function round(n: number): number {
   return Math.round(n * 100) / 100
-}
-
-/** The JSON bytes of the orders (keys and values), regenerated rather than kept in memory. */
-async function measurePayload(count: number): Promise<number> {
-  let bytes = 0
-  for await (const order of pizzaOrders(count)) bytes += Buffer.byteLength(JSON.stringify(order)) + Buffer.byteLength(order.storeId)
-  return bytes
 }
 
 async function createTopic(brokers: string[], topic: string, numPartitions: number): Promise<void> {

@@ -1,0 +1,24 @@
+/** Contender "topicflow": the demo's own pipeline (pull source, operators, KafkaSink over kafkajs). */
+import { KafkaSink } from '@topicflow/core'
+import { kafkajsTransport } from '@topicflow/kafkajs'
+import { pizzaPipeline, type PizzaOrder } from '@topicflow/example-pizza-orders/pipeline'
+import { jobFromEnv, RunRecorder } from '../job.js'
+
+const job = jobFromEnv()
+const transport = kafkajsTransport({ brokers: job.brokers, clientId: 'bench-topicflow' })
+const sink = new KafkaSink<PizzaOrder>(transport, { acks: 'all' })
+const recorder = new RunRecorder(job.count)
+let failed = 0
+await new Promise<void>((resolve, reject) =>
+  pizzaPipeline(sink, job.topic, job.count, job.codec).subscribe({
+    next(report) {
+      if (report.status === 'failed') failed++
+      else recorder.acked(report.source.placedAt)
+    },
+    error: reject,
+    complete: resolve,
+  }),
+)
+recorder.finish()
+await transport.close()
+if (failed > 0) throw new Error(`${failed} records failed`)

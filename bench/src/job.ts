@@ -1,0 +1,74 @@
+/**
+ * The contract between the benchmark and each contender, which runs in a child process of its own so that
+ * its CPU time and peak RSS are its own: the job comes in through the environment, one JSON line of
+ * results goes out on stdout.
+ */
+import type { Codec } from '@topicflow/core'
+
+/** What a contender is asked to produce. */
+export interface BenchJob {
+  readonly brokers: string[]
+  readonly topic: string
+  readonly count: number
+  readonly codec: Codec
+}
+
+/** What a contender measured. */
+export interface RunResult {
+  readonly records: number
+  readonly seconds: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly cpuSeconds: number
+  readonly peakRssMb: number
+}
+
+export function jobToEnv(job: BenchJob): Record<string, string> {
+  return { BENCH_BROKERS: job.brokers.join(','), BENCH_TOPIC: job.topic, BENCH_COUNT: String(job.count), BENCH_CODEC: job.codec }
+}
+
+export function jobFromEnv(env: NodeJS.ProcessEnv = process.env): BenchJob {
+  const { BENCH_BROKERS, BENCH_TOPIC, BENCH_COUNT, BENCH_CODEC } = env
+  if (!BENCH_BROKERS || !BENCH_TOPIC || !BENCH_COUNT || !BENCH_CODEC) throw new Error('a contender runs from the benchmark: BENCH_BROKERS, BENCH_TOPIC, BENCH_COUNT and BENCH_CODEC must be set')
+  return { brokers: BENCH_BROKERS.split(','), topic: BENCH_TOPIC, count: Number(BENCH_COUNT), codec: BENCH_CODEC as Codec }
+}
+
+/**
+ * Collects one contender's figures: per-record ack latency (from the moment the record was made), and at
+ * the end wall time, CPU time and peak RSS of this process.
+ */
+export class RunRecorder {
+  readonly #latencies: Float64Array
+  readonly #started = performance.now()
+  readonly #cpuAtStart = process.cpuUsage()
+  #records = 0
+
+  constructor(expected: number) {
+    this.#latencies = new Float64Array(expected)
+  }
+
+  /** One record acknowledged: `madeAt` is the Date.now() at which the record was made. */
+  acked(madeAt: number, now = Date.now()): void {
+    if (this.#records < this.#latencies.length) this.#latencies[this.#records] = now - madeAt
+    this.#records++
+  }
+
+  /** Prints the result line and returns it. */
+  finish(): RunResult {
+    const seconds = (performance.now() - this.#started) / 1000
+    const cpu = process.cpuUsage(this.#cpuAtStart)
+    const sorted = this.#latencies.subarray(0, Math.min(this.#records, this.#latencies.length)).sort()
+    const quantile = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+    const result: RunResult = {
+      records: this.#records,
+      seconds,
+      p50Ms: quantile(0.5),
+      p99Ms: quantile(0.99),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      // maxRSS is in kilobytes.
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    }
+    console.log(JSON.stringify(result))
+    return result
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * `npm run bench`: topicflow's demo pipeline side by side with hand-written kafkajs `sendBatch` code, the
+ * same orders, codec and acks, on the same broker in the same run, then topicflow's peak RSS for a large
+ * pull source. Each run is a child process (its own CPU time and RSS) into a fresh 6-partition topic whose
+ * record count is checked at the broker afterwards. Ratios are what to read: absolute figures depend on the
+ * machine, and on 2 cores the broker competes with the client.
+ *
+ *   npm run bench -- [--count 200000] [--rounds 2] [--rss-count 1000000] [--codec zstd] [--json]
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import kafkajs from 'kafkajs'
+import { CODECS, type Codec } from '@topicflow/core'
+import { pizzaPayloadBytes } from '@topicflow/example-pizza-orders/pipeline'
+import { startKafka } from '@topicflow/testkit'
+import { jobToEnv, type BenchJob, type RunResult } from './job.js'
+
+const PARTITIONS = 6
+const RUN_TIMEOUT_MS = 10 * 60_000
+
+interface Contender {
+  readonly name: string
+  readonly script: string
+}
+
+const CONTENDERS: readonly Contender[] = [
+  { name: 'topicflow', script: 'contenders/topicflow.js' },
+  { name: 'kafkajs sendBatch', script: 'contenders/kafkajs-batch.js' },
+]
+
+const { values: args } = parseArgs({
+  options: {
+    count: { type: 'string', default: '200000' },
+    rounds: { type: 'string', default: '2' },
+    'rss-count': { type: 'string', default: '1000000' },
+    codec: { type: 'string', default: 'zstd' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const count = positiveInteger('--count', args.count)
+const rounds = positiveInteger('--rounds', args.rounds)
+const rssCount = positiveInteger('--rss-count', args['rss-count'])
+const codec = args.codec as Codec
+if (!CODECS.includes(codec)) usage(`--codec must be one of ${CODECS.join(', ')}, got ${args.codec}`)
+
+const log = (line: string): void => void console.error(line)
+log(process.env.KAFKA_BROKERS === undefined ? 'starting a local Kafka (set KAFKA_BROKERS to use yours)…' : `using KAFKA_BROKERS=${process.env.KAFKA_BROKERS}`)
+const cluster = await startKafka({ brokers: 1 })
+const brokers = cluster.bootstrapServers.split(',')
+const admin = new kafkajs.Kafka({ brokers, clientId: 'bench-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
+try {
+  await admin.connect()
+  const payloadBytes = await pizzaPayloadBytes(count)
+  log(`${count.toLocaleString('en')} pizza orders (${(payloadBytes / count).toFixed(0)} B each as JSON), ${codec}, acks=all, ${PARTITIONS} partitions, best of ${rounds} rounds`)
+
+  const best = new Map<string, RunResult>()
+  for (let round = 0; round < rounds; round++) {
+    // Alternate the order, so that neither contender always runs on a fresher (or warmer) broker.
+    const order = round % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse()
+    for (const contender of order) {
+      const result = await runContender(contender, count)
+      log(`  round ${round + 1} ${contender.name}: ${Math.round(result.records / result.seconds).toLocaleString('en')} records/s`)
+      const previous = best.get(contender.name)
+      if (previous === undefined || result.seconds < previous.seconds) best.set(contender.name, result)
+    }
+  }
+
+  log(`topicflow with a pull source of ${rssCount.toLocaleString('en')} orders, for peak RSS…`)
+  const large = await runContender(CONTENDERS[0]!, rssCount)
+
+  const rows = CONTENDERS.map((contender) => {
+    const result = best.get(contender.name)!
+    return {
+      name: contender.name,
+      recordSize: Math.round(payloadBytes / count),
+      codec,
+      records: result.records,
+      recordsPerSec: Math.round(result.records / result.seconds),
+      mbPerSec: round2(payloadBytes / result.seconds / 1e6),
+      p50Ms: result.p50Ms,
+      p99Ms: result.p99Ms,
+      cpuSeconds: round2(result.cpuSeconds),
+      peakRssMb: Math.round(result.peakRssMb),
+    }
+  })
+  const ours = rows[0]!
+  console.log('')
+  console.log(table(rows.map((row) => ({ ...row, 'vs topicflow': `${round2(row.recordsPerSec / ours.recordsPerSec)}x` }))))
+  const kafkajsRow = rows[1]!
+  const ratio = round2(ours.recordsPerSec / kafkajsRow.recordsPerSec)
+  console.log(`\ntopicflow / hand-batched kafkajs sendBatch: ${ratio}x records/s (target >= 1.0)`)
+  console.log(`topicflow peak RSS for ${rssCount.toLocaleString('en')} records from a pull source: ${Math.round(large.peakRssMb)} MB (target < 300 MB), ${Math.round(large.records / large.seconds).toLocaleString('en')} records/s`)
+  if (args.json) {
+    console.log(JSON.stringify({ results: rows, ratioToKafkajsSendBatch: ratio, pullSource: { records: large.records, peakRssMb: Math.round(large.peakRssMb) } }))
+  }
+} finally {
+  await admin.disconnect()
+  await cluster.stop()
+}
+
+/** Runs one contender in a child process into a fresh topic; checks at the broker that all `records` landed. */
+async function runContender(contender: Contender, records: number): Promise<RunResult> {
+  const topic = `bench-${contender.name.replace(/\W+/g, '-')}-${Date.now()}`
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true })
+  const job: BenchJob = { brokers, topic, count: records, codec }
+  const result = await runChild(fileURLToPath(new URL(contender.script, import.meta.url)), jobToEnv(job))
+  const offsets = await admin.fetchTopicOffsets(topic)
+  const landed = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+  if (result.records !== records || landed !== records) {
+    throw new Error(`${contender.name}: asked for ${records} records, ${result.records} acknowledged, ${landed} in ${topic}`)
+  }
+  await admin.deleteTopics({ topics: [topic] })
+  return result
+}
+
+function runChild(script: string, env: Record<string, string>): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+    let stdout = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const last = stdout.trim().split('\n').pop() ?? ''
+      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`${script} ended with ${signal ?? `exit code ${code}`}${signal === 'SIGKILL' ? ` after ${RUN_TIMEOUT_MS} ms` : ''}: ${stdout.trim()}`))
+      resolve(JSON.parse(last) as RunResult)
+    })
+  })
+}
+
+function table(rows: ReadonlyArray<Record<string, string | number>>): string {
+  const columns = Object.keys(rows[0] ?? {})
+  const cells = [columns, ...rows.map((row) => columns.map((c) => String(row[c])))]
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)))
+  return cells.map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n')
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100
+}
+
+function positiveInteger(option: string, value: string | undefined): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) usage(`${option} must be a positive integer, got ${value}`)
+  return n
+}
+
+function usage(message: string): never {
+  console.error(`bench: ${message}`)
+  process.exit(2)
+}
