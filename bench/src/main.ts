@@ -5,7 +5,7 @@
  * record count is checked at the broker afterwards. Ratios are what to read: absolute figures depend on the
  * machine, and on 2 cores the broker competes with the client.
  *
- *   npm run bench -- [--count 200000] [--rounds 2] [--rss-count 1000000] [--codec zstd] [--json]
+ *   npm run bench -- [--count 200000] [--rounds 3] [--rss-count 1000000] [--codec zstd] [--json]
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -32,7 +32,7 @@ const CONTENDERS: readonly Contender[] = [
 const { values: args } = parseArgs({
   options: {
     count: { type: 'string', default: '200000' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     'rss-count': { type: 'string', default: '1000000' },
     codec: { type: 'string', default: 'zstd' },
     json: { type: 'boolean', default: false },

@@ -28,7 +28,7 @@ export function pizzaPipeline(sink: KafkaSink<PizzaOrder>, topic: string, count:
     serialize(topic, json<PizzaOrder>()),
     key((order) => order.storeId),
     partition(sink.transport),
-    batch({ lingerMs: 5, maxBytes: 256 * 1024 }),
+    batch({ lingerMs: 5, maxBytes: 64 * 1024 }),
     compress(codec),
     retry({ deliveryTimeoutMs: 120_000 }),
     toKafka(sink),

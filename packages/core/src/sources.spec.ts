@@ -19,36 +19,51 @@ describe('fromAsyncIterable / fromReadable', () => {
     expect(await firstValueFrom(fromAsyncIterable([1, 2, 3]).pipe(toArray()))).toEqual([1, 2, 3])
   })
 
-  it('reads only while the sink has room: buffered bytes stay near maxBufferedBytes, never an overflow error', async () => {
-    let read = 0
-    async function* numbers() {
+  /** Counts what a pull source read, and how far it ran ahead, as it feeds `sink` 2000 records of 1000 bytes. */
+  class CountedSource {
+    read = 0
+    delivered = 0
+    peakBuffered = 0
+    maxAhead = 0
+    async *numbers(): AsyncGenerator<number> {
       for (let i = 0; i < 2000; i++) {
-        read++
+        this.read++
         yield i
       }
     }
-    const transport = new MemoryTransport({ topics: { t: 2 }, latencyMs: 2 })
-    const sink = new KafkaSink<number>(transport, { maxBufferedBytes: 20_000 })
-    let peak = 0
-    let maxAhead = 0
-    let delivered = 0
-    await new Promise<void>((resolve, reject) =>
-      fromAsyncIterable(numbers(), sink)
-        .pipe(map(toRecord), toKafka(sink))
-        .subscribe({
-          next: () => {
-            delivered++
-            peak = Math.max(peak, sink.bufferedBytes)
-            maxAhead = Math.max(maxAhead, read - delivered)
-          },
-          error: reject,
-          complete: resolve,
-        }),
-    )
-    expect(delivered).toBe(2000)
+    run(sink: KafkaSink<number>): Promise<void> {
+      return new Promise<void>((resolve, reject) =>
+        fromAsyncIterable(this.numbers(), sink)
+          .pipe(map(toRecord), toKafka(sink))
+          .subscribe({
+            next: () => {
+              this.delivered++
+              this.peakBuffered = Math.max(this.peakBuffered, sink.bufferedBytes)
+              this.maxAhead = Math.max(this.maxAhead, this.read - this.delivered)
+            },
+            error: reject,
+            complete: resolve,
+          }),
+      )
+    }
+  }
+
+  it('reads only while the sink has room: buffered bytes stay near maxBufferedBytes, never an overflow error', async () => {
+    const counted = new CountedSource()
+    await counted.run(new KafkaSink<number>(new MemoryTransport({ topics: { t: 2 }, latencyMs: 2 }), { maxBufferedBytes: 20_000 }))
+    expect(counted.delivered).toBe(2000)
     // One record over the limit at most gets in before the source pauses.
-    expect(peak).toBeLessThanOrEqual(20_000 + 1200)
-    expect(maxAhead).toBeLessThan(40)
+    expect(counted.peakBuffered).toBeLessThanOrEqual(20_000 + 1200)
+    expect(counted.maxAhead).toBeLessThan(40)
+  })
+
+  it('pauses at pullAheadBytes, well below maxBufferedBytes, so a pull source does not fill the whole buffer', async () => {
+    const counted = new CountedSource()
+    await counted.run(new KafkaSink<number>(new MemoryTransport({ topics: { t: 2 }, latencyMs: 2 }), { maxBufferedBytes: 1 << 20, pullAheadBytes: 10_000 }))
+    expect(counted.read).toBe(2000)
+    expect(counted.delivered).toBe(2000)
+    expect(counted.peakBuffered).toBeLessThanOrEqual(10_000 + 1200)
+    expect(new KafkaSink(new MemoryTransport(), { maxBufferedBytes: 4096 }).config.pullAheadBytes).toBe(4096)
   })
 
   it('pauses while partition() waits for a topic’s first metadata, so the source is not read into memory', async () => {

@@ -216,6 +216,7 @@ describe('toKafka', () => {
     expect(() => toKafka(transport, { acks: 2 as 1 })).toThrow(/toKafka\.acks/)
     expect(() => toKafka(transport, { acks: 1, idempotence: true })).toThrow(/toKafka\.idempotence/)
     expect(() => toKafka(transport, { maxBufferedBytes: 10 })).toThrow(/toKafka\.maxBufferedBytes/)
+    expect(() => toKafka(transport, { pullAheadBytes: 0 })).toThrow(/toKafka\.pullAheadBytes/)
     expect(() => toKafka(transport, { onError: 'ignore' as 'fail' })).toThrow(/toKafka\.onError/)
     expect(() => toKafka({} as Transport)).toThrow(InvalidOptionError)
     expect(Object.isFrozen(new KafkaSink(transport).config)).toBe(true)

@@ -30,6 +30,14 @@ export interface ToKafkaOptions {
   readonly idempotence?: boolean
   /** Most bytes waiting or in flight (Java's `buffer.memory`). Default 33554432 (32 MiB). */
   readonly maxBufferedBytes?: number
+  /**
+   * How far a pull source (`fromAsyncIterable`, `fromReadable`) reads ahead of the acknowledgements, in
+   * buffered bytes: it pauses at this mark, not at `maxBufferedBytes`. Every pending record also holds its
+   * event and a few objects, several times its bytes, so reading the whole buffer ahead costs memory and
+   * latency and gains no throughput once the next requests are full (reactor-kafka's `maxInFlight`, in
+   * bytes). Default 4194304 (4 MiB) or `maxBufferedBytes` if smaller.
+   */
+  readonly pullAheadBytes?: number
   /** When a push source overruns the buffer: `'error'` (BufferExhaustedError, default) or `'drop'` (failed reports, counted in `stats.dropped`). */
   readonly onBufferFull?: 'error' | 'drop'
   /** When a record fails for good: `'fail'` stops the stream with `DeliveryFailedError` (default); `'report'` emits a failed report and goes on. */
@@ -47,6 +55,7 @@ export interface SinkConfig {
   readonly acks: AcksLevel
   readonly idempotence: boolean
   readonly maxBufferedBytes: number
+  readonly pullAheadBytes: number
   readonly onBufferFull: 'error' | 'drop'
   readonly onError: 'fail' | 'report'
   readonly requestTimeoutMs: number
@@ -97,10 +106,12 @@ export class KafkaSink<T> {
     const idempotence = options.idempotence ?? acks === -1
     if (typeof idempotence !== 'boolean') throw new InvalidOptionError('toKafka.idempotence', 'a boolean', idempotence)
     if (idempotence && acks !== -1) throw new InvalidOptionError('toKafka.idempotence', 'false unless acks is "all" (idempotence needs acks=all)', idempotence)
+    const maxBufferedBytes = integerOption('toKafka.maxBufferedBytes', options.maxBufferedBytes, 32 * 1024 * 1024, 1024)
     this.config = Object.freeze({
       acks,
       idempotence,
-      maxBufferedBytes: integerOption('toKafka.maxBufferedBytes', options.maxBufferedBytes, 32 * 1024 * 1024, 1024),
+      maxBufferedBytes,
+      pullAheadBytes: Math.min(maxBufferedBytes, integerOption('toKafka.pullAheadBytes', options.pullAheadBytes, 4 * 1024 * 1024, 1024)),
       onBufferFull: oneOfOption('toKafka.onBufferFull', options.onBufferFull, 'error', ['error', 'drop'] as const),
       onError: oneOfOption('toKafka.onError', options.onError, 'fail', ['fail', 'report'] as const),
       requestTimeoutMs: integerOption('toKafka.requestTimeoutMs', options.requestTimeoutMs, 30_000, 1),
@@ -115,19 +126,19 @@ export class KafkaSink<T> {
   }
 
   /**
-   * True while the buffer is under `maxBufferedBytes` and `partition()` is not holding records for a
+   * True while the buffer is under `pullAheadBytes` and `partition()` is not holding records for a
    * topic's first metadata from this sink's transport; pull sources read only then.
    */
   hasRoom(): boolean {
-    return this.#buffered < this.config.maxBufferedBytes && metadataLookupsSettled(this.transport) === undefined
+    return this.#buffered < this.config.pullAheadBytes && metadataLookupsSettled(this.transport) === undefined
   }
 
-  /** Resolves once the buffer has room. */
+  /** Resolves once `hasRoom()` would be true. */
   async whenRoom(): Promise<void> {
     for (;;) {
       const lookups = metadataLookupsSettled(this.transport)
       if (lookups !== undefined) await lookups
-      else if (this.#buffered < this.config.maxBufferedBytes) return
+      else if (this.#buffered < this.config.pullAheadBytes) return
       else await new Promise<void>((resolve) => this.#roomWaiters.push(resolve))
     }
   }
@@ -153,7 +164,7 @@ export class KafkaSink<T> {
 
   #release(bytes: number): void {
     this.#buffered -= bytes
-    if (this.#roomWaiters.length > 0 && this.#buffered < this.config.maxBufferedBytes) {
+    if (this.#roomWaiters.length > 0 && this.#buffered < this.config.pullAheadBytes) {
       const waiters = this.#roomWaiters
       this.#roomWaiters = []
       for (const wake of waiters) wake()
@@ -349,7 +360,8 @@ export class KafkaSink<T> {
         for (const record of incoming.records) unsentSources.push(record.source)
         return
       }
-      const oversized = incoming.records.filter((r) => recordSizeBytes(r) + RECORD_BATCH_OVERHEAD_BYTES > config.maxRequestBytes)
+      // A batch within the limit has no record over it (its size is the sum of its records' sizes).
+      const oversized = incoming.sizeBytes <= config.maxRequestBytes ? [] : incoming.records.filter((r) => recordSizeBytes(r) + RECORD_BATCH_OVERHEAD_BYTES > config.maxRequestBytes)
       if (oversized.length > 0) {
         for (const record of oversized) {
           const size = recordSizeBytes(record) + RECORD_BATCH_OVERHEAD_BYTES
