@@ -31,6 +31,7 @@ export {
   DeliveryFailedError,
   ProducerClosedError,
   describeValue,
+  messageOf,
   type ErrorContext,
 } from './errors.js'
 export {

@@ -2,8 +2,8 @@ import type { TopicflowError } from './errors.js'
 
 /** Header values as Kafka carries them: bytes, or a string written as UTF-8. */
 export type HeaderValue = Buffer | string
-/** A record's headers. */
-export type RecordHeaders = Readonly<Record<string, HeaderValue>>
+/** A record's headers; a key Kafka carries more than once takes an array of values, in order. */
+export type RecordHeaders = Readonly<Record<string, HeaderValue | readonly HeaderValue[]>>
 
 /**
  * A record on its way to Kafka. `source` is the event it was made from: delivery reports, dead letters
@@ -82,9 +82,14 @@ export function recordSizeBytes(record: Pick<OutgoingRecord<unknown>, 'key' | 'v
   let size = 21 + (record.key?.length ?? 0) + (record.value?.length ?? 0)
   for (const name in record.headers) {
     const value = record.headers[name]
-    size += 10 + Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : (value?.length ?? 0))
+    if (Array.isArray(value)) for (const each of value as readonly HeaderValue[]) size += headerSizeBytes(name, each)
+    else size += headerSizeBytes(name, value as HeaderValue | undefined)
   }
   return size
+}
+
+function headerSizeBytes(name: string, value: HeaderValue | undefined): number {
+  return 10 + Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : (value?.length ?? 0))
 }
 
 /** The overhead of a v2 record batch header, added once per batch. */

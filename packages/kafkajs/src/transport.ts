@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs'
-import type { Admin, KafkaConfig, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs'
+import type { Admin, IHeaders, KafkaConfig, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs'
 import {
   KafkaConnectionError,
   UnknownTopicError,
@@ -124,7 +124,8 @@ function toMessages(request: ProduceRequest): Message[] {
   return request.records.map((record) => ({
     key: record.key,
     value: record.value,
-    headers: record.headers,
+    // kafkajs reads header arrays (a repeated key) without changing them; its type just lacks `readonly`.
+    headers: record.headers as IHeaders,
     partition: request.partition,
     timestamp: String(record.timestamp),
   }))

@@ -73,6 +73,14 @@ describe('serialize', () => {
       cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: () => ({ n: {} as unknown as string }) })).subscribe({ error: (e) => (error = e) })
     })
     expect((error as SerializationError).part).toBe('headers')
+    expect(() => serialize('t', string(), { headers: { n: ['a', null as unknown as string] } })).toThrow(/header "n".*null/)
+  })
+
+  it('takes an array of values for a header key that repeats', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const records = cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: { h: ['1', Buffer.from('2')] } }))
+      expectObservable(records.pipe(map((r) => (r.headers.h as unknown[]).map(String).join(',')))).toBe('a|', { a: '1,2' })
+    })
   })
 
   it('unsubscribes upstream when the subscriber leaves early', () => {

@@ -6,7 +6,7 @@ import type { Serializer } from '../serializers.js'
 
 /** Options of `serialize`. */
 export interface SerializeOptions<T> {
-  /** Headers for every record, or computed from the event. Values must be strings or Buffers. */
+  /** Headers for every record, or computed from the event. Values are strings or Buffers; an array repeats the key. */
   readonly headers?: RecordHeaders | ((event: T) => RecordHeaders)
   /** The record's CreateTime (epoch ms) from the event; default: the time the event is taken. */
   readonly timestamp?: (event: T) => number
@@ -85,8 +85,10 @@ function validateHeaders(headers: RecordHeaders): RecordHeaders {
   if (typeof headers !== 'object' || headers === null) throw new TypeError('headers must be an object')
   for (const name in headers) {
     const value = headers[name]
-    if (typeof value !== 'string' && !Buffer.isBuffer(value)) {
-      throw new TypeError(`header ${JSON.stringify(name)} must be a string or a Buffer, got ${typeof value}`)
+    for (const each of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (typeof each !== 'string' && !Buffer.isBuffer(each)) {
+        throw new TypeError(`header ${JSON.stringify(name)} must be a string or a Buffer (or an array of them), got ${each === null ? 'null' : typeof each}`)
+      }
     }
   }
   return headers

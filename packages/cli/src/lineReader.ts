@@ -1,0 +1,148 @@
+import { TopicflowError, type HeaderValue, type RecordHeaders } from '@topicflow/core'
+import { UsageError } from './args.js'
+
+/** kafka-console-producer's reader properties (`--property`), with its defaults. */
+export interface LineReaderConfig {
+  /** `parse.key`: each line is `key<key.separator>value`. Default false. */
+  readonly parseKey: boolean
+  /** `key.separator`. Default a tab. */
+  readonly keySeparator: string
+  /** `parse.headers`: each line starts with `h1:v1,h2:v2<headers.delimiter>`. Default false. */
+  readonly parseHeaders: boolean
+  /** `headers.delimiter`. Default a tab. */
+  readonly headersDelimiter: string
+  /** `headers.separator`. Default `,`. */
+  readonly headersSeparator: string
+  /** `headers.key.separator`. Default `:`. */
+  readonly headersKeySeparator: string
+  /** `null.marker`: a key, value or header value equal to it becomes null. Default none. */
+  readonly nullMarker: string | undefined
+  /** `ignore.error`: a line without a separator keeps going (null key, or the pair as a header key). Default false. */
+  readonly ignoreError: boolean
+}
+
+/** One line of input, parsed: what becomes one record. */
+export interface ConsoleLine {
+  /** 1-based line number in the input. */
+  readonly lineNumber: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: RecordHeaders
+}
+
+/** A line that cannot become a record (no separator, a bad header, JSON that does not parse). Names the line. */
+export class LineParseError extends TopicflowError {
+  constructor(
+    readonly lineNumber: number,
+    reason: string,
+  ) {
+    super(`line ${lineNumber}: ${reason}`)
+  }
+}
+
+const READER_PROPERTIES = ['parse.key', 'key.separator', 'parse.headers', 'headers.delimiter', 'headers.separator', 'headers.key.separator', 'null.marker', 'ignore.error']
+
+/** The reader's configuration from `--property` entries; unknown names and clashing separators are usage errors. */
+export function lineReaderConfig(properties: ReadonlyMap<string, string>): LineReaderConfig {
+  for (const name of properties.keys()) {
+    if (!READER_PROPERTIES.includes(name)) throw new UsageError(`unknown --property ${name} (known: ${READER_PROPERTIES.join(', ')})`)
+  }
+  const flag = (name: string): boolean => {
+    const value = properties.get(name)?.trim().toLowerCase()
+    if (value === undefined) return false
+    if (value !== 'true' && value !== 'false') throw new UsageError(`--property ${name} must be true or false, got ${JSON.stringify(value)}`)
+    return value === 'true'
+  }
+  const text = (name: string, fallback: string): string => {
+    const value = properties.get(name) ?? fallback
+    if (value === '') throw new UsageError(`--property ${name} must not be empty`)
+    return value
+  }
+  const config: LineReaderConfig = {
+    parseKey: flag('parse.key'),
+    keySeparator: text('key.separator', '\t'),
+    parseHeaders: flag('parse.headers'),
+    headersDelimiter: text('headers.delimiter', '\t'),
+    headersSeparator: text('headers.separator', ','),
+    headersKeySeparator: text('headers.key.separator', ':'),
+    nullMarker: properties.get('null.marker'),
+    ignoreError: flag('ignore.error'),
+  }
+  // The same checks as Kafka's LineMessageReader: equal separators make lines ambiguous.
+  const mustDiffer = (a: string, aValue: string, b: string, bValue: string): void => {
+    if (aValue === bValue) throw new UsageError(`--property ${a} and ${b} may not be equal`)
+  }
+  if (config.parseHeaders && config.parseKey) mustDiffer('headers.delimiter', config.headersDelimiter, 'key.separator', config.keySeparator)
+  mustDiffer('headers.separator', config.headersSeparator, 'headers.key.separator', config.headersKeySeparator)
+  if (config.nullMarker !== undefined) {
+    if (config.nullMarker === '') throw new UsageError('--property null.marker must not be empty')
+    mustDiffer('null.marker', config.nullMarker, 'key.separator', config.keySeparator)
+    mustDiffer('null.marker', config.nullMarker, 'headers.delimiter', config.headersDelimiter)
+    mustDiffer('null.marker', config.nullMarker, 'headers.separator', config.headersSeparator)
+    mustDiffer('null.marker', config.nullMarker, 'headers.key.separator', config.headersKeySeparator)
+  }
+  return config
+}
+
+/**
+ * Parses one line as Kafka's `LineMessageReader` does: optional headers, optional key, the rest is the
+ * value; fields equal to `null.marker` become null. Throws `LineParseError` naming the line.
+ *
+ * @example
+ * parseLine('k1\tv1', 1, lineReaderConfig(new Map([['parse.key', 'true']])))   // key "k1", value "v1"
+ */
+export function parseLine(line: string, lineNumber: number, config: LineReaderConfig): ConsoleLine {
+  let offset = 0
+  let headerText: string | undefined
+  if (config.parseHeaders) {
+    headerText = fieldBefore(line, offset, config.headersDelimiter, 'headers delimiter', lineNumber, config)
+    if (headerText !== undefined) offset += headerText.length + config.headersDelimiter.length
+  }
+  let keyText: string | undefined
+  if (config.parseKey) {
+    keyText = fieldBefore(line, offset, config.keySeparator, 'key separator', lineNumber, config)
+    if (keyText !== undefined) offset += keyText.length + config.keySeparator.length
+  }
+  const valueText = line.slice(offset)
+  return {
+    lineNumber,
+    key: keyText === undefined || keyText === config.nullMarker ? null : Buffer.from(keyText, 'utf8'),
+    value: valueText === config.nullMarker ? null : Buffer.from(valueText, 'utf8'),
+    headers: headerText === undefined || headerText === config.nullMarker ? {} : parseHeaders(headerText, lineNumber, config),
+  }
+}
+
+function fieldBefore(line: string, start: number, separator: string, what: string, lineNumber: number, config: LineReaderConfig): string | undefined {
+  const index = line.indexOf(separator, start)
+  if (index >= 0) return line.slice(start, index)
+  if (config.ignoreError) return undefined
+  throw new LineParseError(lineNumber, `no ${what} ${JSON.stringify(what === 'key separator' ? config.keySeparator : config.headersDelimiter)} found in ${JSON.stringify(line)}`)
+}
+
+function parseHeaders(text: string, lineNumber: number, config: LineReaderConfig): RecordHeaders {
+  const headers: Record<string, HeaderValue | HeaderValue[]> = {}
+  for (const pair of javaSplit(text, config.headersSeparator)) {
+    const index = pair.indexOf(config.headersKeySeparator)
+    if (index < 0 && !config.ignoreError) {
+      throw new LineParseError(lineNumber, `no header key separator ${JSON.stringify(config.headersKeySeparator)} in pair ${JSON.stringify(pair)}`)
+    }
+    const name = index < 0 ? pair : pair.slice(0, index)
+    const value = index < 0 ? null : pair.slice(index + config.headersKeySeparator.length)
+    if (name === config.nullMarker) throw new LineParseError(lineNumber, `header keys may not equal the null marker ${JSON.stringify(config.nullMarker)}: they cannot be null`)
+    if (value === null || value === config.nullMarker) {
+      // kafkajs cannot encode a null header value (its size estimate calls Buffer.byteLength(null)).
+      throw new LineParseError(lineNumber, `header ${JSON.stringify(name)} would have a null value, which the kafkajs transport cannot write`)
+    }
+    const previous = headers[name]
+    headers[name] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value]
+  }
+  return headers
+}
+
+/** Java's `String.split` with a literal separator: trailing empty strings are dropped; no match keeps the whole text. */
+function javaSplit(text: string, separator: string): string[] {
+  const parts = text.split(separator)
+  if (parts.length === 1) return parts
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop()
+  return parts
+}

@@ -1,0 +1,31 @@
+/**
+ * The background process behind `topicflow kafka up`: owns the testkit cluster (whose reaper removes the
+ * brokers should this process die), writes the state file once the cluster answers, and stops the cluster
+ * and removes the file on SIGTERM or SIGINT. Arguments: broker count, state file path.
+ */
+import { rmSync, writeFileSync } from 'node:fs'
+import { startKafka } from '@topicflow/testkit'
+import type { LocalClusterState } from './kafka.js'
+
+const [brokersArg, stateFile] = process.argv.slice(2)
+if (stateFile === undefined || (brokersArg !== '1' && brokersArg !== '3')) {
+  console.error('usage: localClusterDaemon.js 1|3 STATE_FILE (started by topicflow kafka up)')
+  process.exit(2)
+}
+const brokers = brokersArg === '3' ? 3 : 1
+const cluster = await startKafka({ brokers })
+const state: LocalClusterState = { pid: process.pid, bootstrapServers: cluster.bootstrapServers, brokers }
+writeFileSync(stateFile, JSON.stringify(state))
+console.log(`KAFKA_BROKERS=${cluster.bootstrapServers}`)
+let stopping = false
+const stop = async (): Promise<void> => {
+  if (stopping) return
+  stopping = true
+  rmSync(stateFile, { force: true })
+  await cluster.stop()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void stop())
+process.on('SIGINT', () => void stop())
+// Stay alive until told to stop.
+setInterval(() => undefined, 1 << 30)
