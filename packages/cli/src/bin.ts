@@ -31,17 +31,16 @@ async function main(argv: readonly string[]): Promise<number> {
   throw new UsageError(`unknown command ${JSON.stringify(command)} (produce or kafka)`)
 }
 
+// Exit as soon as the command is done: a client library may still hold timers (kafkajs retries a
+// connection that was refused), which must not keep the process, and its exit code, waiting.
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
+  (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof UsageError) {
       process.stderr.write(`topicflow: ${error.message}\n(see topicflow ${process.argv[2] === 'kafka' ? 'kafka' : process.argv[2] === 'produce' ? 'produce ' : ''}--help)\n`)
-      process.exitCode = 2
-      return
+      process.exit(2)
     }
     process.stderr.write(`topicflow: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-    process.exitCode = 1
+    process.exit(1)
   },
 )

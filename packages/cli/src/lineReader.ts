@@ -72,8 +72,11 @@ export function lineReaderConfig(properties: ReadonlyMap<string, string>): LineR
   const mustDiffer = (a: string, aValue: string, b: string, bValue: string): void => {
     if (aValue === bValue) throw new UsageError(`--property ${a} and ${b} may not be equal`)
   }
-  if (config.parseHeaders && config.parseKey) mustDiffer('headers.delimiter', config.headersDelimiter, 'key.separator', config.keySeparator)
-  mustDiffer('headers.separator', config.headersSeparator, 'headers.key.separator', config.headersKeySeparator)
+  if (config.parseHeaders) {
+    mustDiffer('headers.delimiter', config.headersDelimiter, 'headers.separator', config.headersSeparator)
+    mustDiffer('headers.delimiter', config.headersDelimiter, 'headers.key.separator', config.headersKeySeparator)
+    mustDiffer('headers.separator', config.headersSeparator, 'headers.key.separator', config.headersKeySeparator)
+  }
   if (config.nullMarker !== undefined) {
     if (config.nullMarker === '') throw new UsageError('--property null.marker must not be empty')
     mustDiffer('null.marker', config.nullMarker, 'key.separator', config.keySeparator)

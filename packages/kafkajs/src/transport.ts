@@ -14,7 +14,7 @@ import {
 import { registerCodecs } from './codecs.js'
 import { fromKafkajsError } from './errors.js'
 
-const { Kafka, CompressionTypes, logLevel, Partitioners } = kafkajs
+const { Kafka, CompressionTypes, ConfigResourceTypes, logLevel, Partitioners } = kafkajs
 
 const COMPRESSION: Record<Codec, number> = {
   none: CompressionTypes.None,
@@ -25,7 +25,14 @@ const COMPRESSION: Record<Codec, number> = {
 }
 
 /** kafkajs's client configuration; `clientId` defaults to `topicflow` and `logLevel` to NOTHING (topicflow reports every error itself). */
-export type KafkajsTransportOptions = KafkaConfig
+export interface KafkajsTransportOptions extends KafkaConfig {
+  /**
+   * A topic that does not exist is created as the broker would auto-create it (its `num.partitions` and
+   * `default.replication.factor`), when the broker has `auto.create.topics.enable=true`: what Java's
+   * producer and kafkajs's own producer get from their metadata requests. Default true.
+   */
+  readonly allowAutoTopicCreation?: boolean
+}
 
 /**
  * The `Transport` over kafkajs: producer sessions, cluster metadata and all four codecs (gzip built in;
@@ -49,29 +56,38 @@ export function kafkajsTransport(options: KafkajsTransportOptions): Transport {
 class KafkajsTransport implements Transport {
   readonly brokers: string
   readonly #kafka: InstanceType<typeof Kafka>
+  readonly #autoCreate: boolean
   #admin: Promise<Admin> | undefined
 
   constructor(options: KafkajsTransportOptions) {
     registerCodecs()
-    this.brokers = Array.isArray(options.brokers) ? options.brokers.join(',') : '(brokers from a function)'
-    this.#kafka = new Kafka({ clientId: 'topicflow', logLevel: logLevel.NOTHING, ...options })
+    const { allowAutoTopicCreation = true, ...config } = options
+    this.brokers = Array.isArray(config.brokers) ? config.brokers.join(',') : '(brokers from a function)'
+    this.#autoCreate = allowAutoTopicCreation
+    this.#kafka = new Kafka({ clientId: 'topicflow', logLevel: logLevel.NOTHING, ...config })
   }
 
   async partitionCount(topic: string, options: { readonly timeoutMs: number }): Promise<number> {
     const deadline = Date.now() + options.timeoutMs
     const backoff = exponential(100, 1000)
     let lastError: unknown
+    let autoCreateTried = false
     for (let attempt = 1; Date.now() < deadline; attempt++) {
       try {
         const admin = await withTimeout(this.#connectAdmin(), deadline - Date.now(), () => this.#unreachable(options.timeoutMs))
         const metadata = await withTimeout(admin.fetchTopicMetadata({ topics: [topic] }), deadline - Date.now(), () => this.#unreachable(options.timeoutMs))
         const count = metadata.topics[0]?.partitions.length ?? 0
         if (count > 0) return count
-        lastError = new UnknownTopicError(topic)
+        throw new UnknownTopicError(topic, { retriable: true })
       } catch (error) {
         lastError = error
         if (error instanceof KafkaConnectionError) this.#admin = undefined
         const typed = error instanceof KafkaConnectionError ? error : fromKafkajsError(error, { topic, brokers: this.brokers })
+        if (typed instanceof UnknownTopicError && this.#autoCreate && !autoCreateTried) {
+          autoCreateTried = true
+          await withTimeout(this.#createAsBrokerWould(topic), deadline - Date.now(), () => this.#unreachable(options.timeoutMs)).catch(() => undefined)
+          continue
+        }
         if (!typed.retriable) throw typed
       }
       await sleep(Math.min(backoff(attempt), Math.max(0, deadline - Date.now())))
@@ -101,6 +117,28 @@ class KafkajsTransport implements Transport {
     const admin = this.#admin
     this.#admin = undefined
     if (admin !== undefined) await admin.then((a) => a.disconnect()).catch(() => undefined)
+  }
+
+  /** Creates `topic` with the broker's defaults if the broker auto-creates topics; a race with another creator is fine. */
+  async #createAsBrokerWould(topic: string): Promise<void> {
+    const admin = await this.#connectAdmin()
+    const { brokers } = await admin.describeCluster()
+    const broker = brokers[0]
+    if (broker === undefined) return
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.BROKER, name: String(broker.nodeId), configNames: ['auto.create.topics.enable', 'num.partitions', 'default.replication.factor'] }],
+    })
+    const config = new Map(described.resources[0]?.configEntries.map((e) => [e.configName, e.configValue]) ?? [])
+    if (config.get('auto.create.topics.enable') !== 'true') return
+    await admin
+      .createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: Number(config.get('num.partitions') ?? 1), replicationFactor: Math.min(Number(config.get('default.replication.factor') ?? 1), brokers.length) }],
+      })
+      .catch((error: unknown) => {
+        if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error
+      })
   }
 
   #connectAdmin(): Promise<Admin> {

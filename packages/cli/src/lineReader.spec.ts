@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { LineParseError, lineReaderConfig, parseLine } from './lineReader.js'
+import { UsageError } from './args.js'
+
+const config = (entries: Record<string, string>) => lineReaderConfig(new Map(Object.entries(entries)))
+const text = (b: Buffer | null) => (b === null ? null : b.toString())
+
+describe('parseLine (Kafka LineMessageReader semantics)', () => {
+  it('reads the whole line as the value by default, with no key and no headers', () => {
+    const line = parseLine('a\tb', 4, config({}))
+    expect([line.lineNumber, line.key, text(line.value), line.headers]).toEqual([4, null, 'a\tb', {}])
+  })
+
+  it('splits headers, key and value at the first separators; the value keeps later ones', () => {
+    const line = parseLine('h1:v1,h2:v:2\tk\tv\twith tab', 1, config({ 'parse.key': 'true', 'parse.headers': 'true' }))
+    expect([text(line.key), text(line.value), line.headers]).toEqual(['k', 'v\twith tab', { h1: 'v1', h2: 'v:2' }])
+  })
+
+  it('turns fields equal to null.marker into null, and repeats a header key as an array', () => {
+    const c = config({ 'parse.key': 'true', 'parse.headers': 'true', 'null.marker': 'NULL' })
+    const line = parseLine('a:1,a:2\tNULL\tNULL', 1, c)
+    expect([line.key, line.value, line.headers]).toEqual([null, null, { a: ['1', '2'] }])
+    expect(parseLine('NULL\tk\tv', 1, c).headers).toEqual({})
+  })
+
+  it('names the line when a separator is missing, unless ignore.error is set', () => {
+    expect(() => parseLine('no tab', 7, config({ 'parse.key': 'true' }))).toThrow(LineParseError)
+    expect(() => parseLine('no tab', 7, config({ 'parse.key': 'true' }))).toThrow(/line 7: no key separator/)
+    expect(() => parseLine('h1\tv', 2, config({ 'parse.headers': 'true' }))).toThrow(/line 2: no header key separator/)
+    const lenient = parseLine('no tab', 7, config({ 'parse.key': 'true', 'ignore.error': 'true' }))
+    expect([lenient.key, text(lenient.value)]).toEqual([null, 'no tab'])
+  })
+
+  it('refuses null header values (kafkajs cannot write them) with the line number', () => {
+    expect(() => parseLine('h:NULL\tv', 3, config({ 'parse.headers': 'true', 'null.marker': 'NULL' }))).toThrow(/line 3: header "h" would have a null value/)
+  })
+
+  it('rejects unknown properties and clashing separators as usage errors, as Kafka does', () => {
+    expect(() => config({ 'parse.keys': 'true' })).toThrow(UsageError)
+    expect(() => config({ 'parse.key': 'yes' })).toThrow(/parse.key must be true or false/)
+    expect(() => config({ 'null.marker': '\t' })).toThrow(/null.marker and key.separator may not be equal/)
+    expect(() => config({ 'parse.headers': 'true', 'headers.separator': ':' })).toThrow(/headers.separator and headers.key.separator/)
+  })
+})
