@@ -5,7 +5,10 @@
  * record count is checked at the broker afterwards. Ratios are what to read: absolute figures depend on the
  * machine, and on 2 cores the broker competes with the client.
  *
- *   npm run bench -- [--count 200000] [--rounds 3] [--rss-count 1000000] [--codec zstd] [--json]
+ * Then the console producers: `--console-lines` lines of about 100 bytes piped into `topicflow produce` and
+ * into Kafka's own ConsoleProducer, acks=1, no compression (0 skips it).
+ *
+ *   npm run bench -- [--count 200000] [--rounds 3] [--rss-count 1000000] [--codec zstd] [--console-lines 1000000] [--json]
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +18,7 @@ import { CODECS, type Codec } from '@topicflow/core'
 import { pizzaPayloadBytes } from '@topicflow/example-pizza-orders/pipeline'
 import { startKafka } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from './job.js'
+import { consoleCommands, timeCommand, writeLines, type ConsoleResult } from './console.js'
 
 const PARTITIONS = 6
 const RUN_TIMEOUT_MS = 10 * 60_000
@@ -35,12 +39,14 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'rss-count': { type: 'string', default: '1000000' },
     codec: { type: 'string', default: 'zstd' },
+    'console-lines': { type: 'string', default: '1000000' },
     json: { type: 'boolean', default: false },
   },
 })
 const count = positiveInteger('--count', args.count)
 const rounds = positiveInteger('--rounds', args.rounds)
 const rssCount = positiveInteger('--rss-count', args['rss-count'])
+const consoleLines = args['console-lines'] === '0' ? 0 : positiveInteger('--console-lines', args['console-lines'])
 const codec = args.codec as Codec
 if (!CODECS.includes(codec)) usage(`--codec must be one of ${CODECS.join(', ')}, got ${args.codec}`)
 
@@ -91,12 +97,51 @@ try {
   const ratio = round2(ours.recordsPerSec / kafkajsRow.recordsPerSec)
   console.log(`\ntopicflow / hand-batched kafkajs sendBatch: ${ratio}x records/s (target >= 1.0)`)
   console.log(`topicflow peak RSS for ${rssCount.toLocaleString('en')} records from a pull source: ${Math.round(large.peakRssMb)} MB (target < 300 MB), ${Math.round(large.records / large.seconds).toLocaleString('en')} records/s`)
+  const consoleResults = consoleLines > 0 ? await compareConsoleProducers(consoleLines) : []
+  const consoleRatio = consoleResults.length === 2 ? round2(consoleResults[0]!.recordsPerSec / consoleResults[1]!.recordsPerSec) : undefined
+  if (consoleResults.length > 0) {
+    console.log('')
+    console.log(table(consoleResults.map((r) => ({ ...r }))))
+    console.log(`\ntopicflow produce / Java ConsoleProducer: ${consoleRatio}x records/s (target >= 1.0)`)
+  }
   if (args.json) {
-    console.log(JSON.stringify({ results: rows, ratioToKafkajsSendBatch: ratio, pullSource: { records: large.records, peakRssMb: Math.round(large.peakRssMb) } }))
+    console.log(
+      JSON.stringify({
+        results: rows,
+        ratioToKafkajsSendBatch: ratio,
+        pullSource: { records: large.records, peakRssMb: Math.round(large.peakRssMb) },
+        consoleProducers: consoleResults,
+        ratioToJavaConsoleProducer: consoleRatio,
+      }),
+    )
   }
 } finally {
   await admin.disconnect()
   await cluster.stop()
+}
+
+/** Pipes the same lines into each console producer, each into a fresh topic whose count is then checked. */
+async function compareConsoleProducers(lines: number): Promise<ConsoleResult[]> {
+  const input = await writeLines(lines)
+  log(`console producers: ${lines.toLocaleString('en')} lines of ${(input.bytes / lines).toFixed(0)} B, acks=1, no compression`)
+  try {
+    const results: ConsoleResult[] = []
+    for (const { name, command } of consoleCommands(brokers.join(','))) {
+      const topic = `bench-console-${name.replace(/\W+/g, '-')}-${Date.now()}`
+      await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true })
+      const [executable, commandArgs] = command(topic)
+      const seconds = await timeCommand(executable, commandArgs, input.file)
+      const offsets = await admin.fetchTopicOffsets(topic)
+      const landed = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+      if (landed !== lines) throw new Error(`${name}: ${lines} lines in, ${landed} records in ${topic}`)
+      await admin.deleteTopics({ topics: [topic] })
+      log(`  ${name}: ${Math.round(lines / seconds).toLocaleString('en')} records/s`)
+      results.push({ name, lines, seconds: round2(seconds), recordsPerSec: Math.round(lines / seconds), mbPerSec: round2(input.bytes / seconds / 1e6) })
+    }
+    return results
+  } finally {
+    input.cleanup()
+  }
 }
 
 /** Runs one contender in a child process into a fresh topic; checks at the broker that all `records` landed. */
