@@ -28,7 +28,7 @@ export async function writeLines(count: number): Promise<{ file: string; bytes: 
   for (let i = 0; i < count; i++) {
     const line = `event-${String(i).padStart(9, '0')} user=${(i * 7919) % 100_000} action=${['view', 'click', 'buy'][i % 3]} ${'x'.repeat(50)}\n`
     bytes += line.length
-    if (!out.write(line)) await new Promise((resolve) => out.once('drain', resolve))
+    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
   }
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())))
   return { file, bytes, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
