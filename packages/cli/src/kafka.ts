@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, mkdirSync } from
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Writable } from 'node:stream'
-import { cacheDir, probeBrokers } from '@topicflow/testkit'
+import { cacheDir, isProcessAlive, probeBrokers } from '@topicflow/testkit'
 import { helpText, parseOptions, UsageError, type OptionSpec } from './args.js'
 
 /** What `topicflow kafka up` leaves for `status` and `down`: the daemon that owns the cluster. */
@@ -30,18 +30,9 @@ export function localCluster(): LocalClusterState | undefined {
   const { state } = localClusterFiles()
   if (!existsSync(state)) return undefined
   const parsed = JSON.parse(readFileSync(state, 'utf8')) as LocalClusterState
-  if (isAlive(parsed.pid)) return parsed
+  if (isProcessAlive(parsed.pid)) return parsed
   rmSync(state, { force: true })
   return undefined
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -111,10 +102,10 @@ async function up(argv: readonly string[], out: Writable, err: Writable): Promis
       out.write(`KAFKA_BROKERS=${state.bootstrapServers}\n`)
       return 0
     }
-    if (daemon.exitCode !== null || (daemon.pid !== undefined && !isAlive(daemon.pid))) break
+    if (daemon.exitCode !== null || (daemon.pid !== undefined && !isProcessAlive(daemon.pid))) break
     await sleep(250)
   }
-  if (daemon.pid !== undefined && isAlive(daemon.pid)) process.kill(daemon.pid, 'SIGTERM')
+  if (daemon.pid !== undefined && isProcessAlive(daemon.pid)) process.kill(daemon.pid, 'SIGTERM')
   const tail = existsSync(files.log) ? readFileSync(files.log, 'utf8').trim().split('\n').slice(-10).join('\n') : ''
   err.write(`the local cluster did not start${Date.now() >= deadline ? ` within ${timeoutMs} ms` : ''}:\n${tail}\n`)
   return 1
@@ -142,8 +133,8 @@ async function down(out: Writable, err: Writable): Promise<number> {
   }
   process.kill(state.pid, 'SIGTERM')
   const deadline = Date.now() + 60_000
-  while (isAlive(state.pid) && Date.now() < deadline) await sleep(200)
-  if (isAlive(state.pid)) {
+  while (isProcessAlive(state.pid) && Date.now() < deadline) await sleep(200)
+  if (isProcessAlive(state.pid)) {
     err.write(`the cluster daemon (pid ${state.pid}) did not stop within 60 s; killing it (its reaper removes the brokers)\n`)
     process.kill(state.pid, 'SIGKILL')
   }

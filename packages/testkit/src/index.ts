@@ -3,3 +3,4 @@ export { resolveKafka, findJava, cacheDir, DEFAULT_KAFKA_VERSION, type KafkaRunt
 export { runKafkaTool, type ToolResult } from './tools.js'
 export { probeBrokers } from './probe.js'
 export { TestkitError } from './errors.js'
+export { isProcessAlive } from './processes.js'

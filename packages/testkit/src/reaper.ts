@@ -5,22 +5,14 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { isProcessAlive } from './processes.js'
 
 const [parentArg, dataDir] = process.argv.slice(2)
 const parent = Number(parentArg)
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 const timer = setInterval(() => {
   if (dataDir === undefined || !existsSync(dataDir)) return process.exit(0)
-  if (alive(parent)) return
+  if (isProcessAlive(parent)) return
   clearInterval(timer)
   const pidsFile = join(dataDir, 'pids')
   const pids = existsSync(pidsFile) ? readFileSync(pidsFile, 'utf8').split(/\s+/).filter(Boolean).map(Number) : []
