@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +8,7 @@ import { TestkitError } from './errors.js'
 import { probeBrokers } from './probe.js'
 import { resolveKafka } from './resolve.js'
 import { runJava } from './tools.js'
+import { freePorts, killGroup } from './processes.js'
 
 /** Options of `startKafka`. */
 export interface StartKafkaOptions {
@@ -253,36 +253,6 @@ async function waitForMetadata(node: Node, brokerCount: number, timeoutMs: numbe
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
   throw new TestkitError(`broker ${node.id} on 127.0.0.1:${node.port} did not answer metadata within ${timeoutMs} ms (${last})`)
-}
-
-function killGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
-  if (child?.pid === undefined) return
-  try {
-    process.kill(-child.pid, signal)
-  } catch {
-    try {
-      child.kill(signal)
-    } catch {
-      // already gone
-    }
-  }
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<import('node:net').Server>((resolve, reject) => {
-          const server = createServer()
-          server.once('error', reject)
-          server.listen(0, '127.0.0.1', () => resolve(server))
-        }),
-    ),
-  )
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port)
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
-  return ports
 }
 
 function tail(file: string, lines: number): string {

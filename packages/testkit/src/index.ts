@@ -1,6 +1,7 @@
 export { startKafka, type StartKafkaOptions, type KafkaCluster, type BrokerInfo } from './cluster.js'
-export { resolveKafka, findJava, cacheDir, DEFAULT_KAFKA_VERSION, type KafkaRuntime } from './resolve.js'
+export { resolveKafka, findJava, cacheDir, fetchOnce, DEFAULT_KAFKA_VERSION, type KafkaRuntime } from './resolve.js'
 export { runKafkaTool, type ToolResult } from './tools.js'
 export { probeBrokers } from './probe.js'
 export { TestkitError } from './errors.js'
 export { isProcessAlive } from './processes.js'
+export { startSchemaRegistry, resolveRegistry, DEFAULT_REGISTRY_VERSION, type StartRegistryOptions, type SchemaRegistry } from './registry.js'

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { TestkitError } from './errors.js'
 
 /** The Kafka release the testkit starts unless told otherwise. kafkajs 2.2.4 produces, fetches and administers against it. */
@@ -62,9 +62,63 @@ function sleepSync(ms: number): void {
 }
 
 /**
+ * Fills `target` once, with `fetch(staging)`, and returns. Later calls (and other processes) reuse it:
+ * a lock folder serialises fetches, and the folder appears complete or not at all (atomic rename of a
+ * staging folder marked `.complete`).
+ */
+export function fetchOnce(target: string, what: string, fetch: (staging: string) => void): void {
+  if (existsSync(join(target, '.complete'))) return
+  const home = dirname(target)
+  mkdirSync(home, { recursive: true })
+  const lock = `${target}.lock`
+  const lockDeadline = Date.now() + 10 * 60_000
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      break
+    } catch {
+      if (existsSync(join(target, '.complete'))) return
+      // A lock older than ten minutes belongs to a process that died mid-download.
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 10 * 60_000) rmSync(lock, { recursive: true, force: true })
+      if (Date.now() > lockDeadline) throw new TestkitError(`Timed out waiting for another process to fetch ${what} (lock ${lock})`)
+      sleepSync(500)
+    }
+  }
+  try {
+    if (existsSync(join(target, '.complete'))) return
+    const mvn = spawnSync('mvn', ['--version'], { encoding: 'utf8' })
+    if (mvn.error !== undefined || mvn.status !== 0) {
+      throw new TestkitError(`Maven is needed to fetch ${what} from Maven Central and "mvn" did not run. Install it (Debian: apt-get install maven).`)
+    }
+    const staging = `${target}.${process.pid}`
+    rmSync(staging, { recursive: true, force: true })
+    mkdirSync(staging, { recursive: true })
+    try {
+      fetch(staging)
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true })
+      throw error
+    }
+    writeFileSync(join(staging, '.complete'), new Date().toISOString())
+    rmSync(target, { recursive: true, force: true })
+    renameSync(staging, target)
+  } finally {
+    rmSync(lock, { recursive: true, force: true })
+  }
+}
+
+/** Runs mvn; a `TestkitError` with the tail of its output when it fails. */
+export function runMaven(args: readonly string[], what: string): void {
+  const result = spawnSync('mvn', ['-B', '-q', ...args], { encoding: 'utf8', timeout: 15 * 60_000 })
+  if (result.status !== 0) {
+    const tail = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n')
+    throw new TestkitError(`Could not fetch ${what} from Maven Central with mvn (exit ${result.status}):\n${tail}`)
+  }
+}
+
+/**
  * Resolves Apache Kafka's own jars (broker, tools, log4j2) from Maven Central with `mvn
- * dependency:copy-dependencies` into the cache folder, once per version: later calls reuse them. Safe
- * when several processes resolve at once (a lock folder; the jars appear by an atomic rename).
+ * dependency:copy-dependencies` into the cache folder, once per version: later calls reuse them.
  *
  * @example
  * const { classpath } = resolveKafka()
@@ -74,47 +128,11 @@ export function resolveKafka(options: { version?: string } = {}): KafkaRuntime {
   const javaBin = findJava()
   const home = join(cacheDir(), `kafka-${version}`)
   const libs = join(home, 'libs')
-  const runtime = { version, classpath: join(libs, '*'), javaBin }
-  if (existsSync(join(libs, '.complete'))) return runtime
-
-  mkdirSync(home, { recursive: true })
-  const lock = join(home, 'resolve.lock')
-  const lockDeadline = Date.now() + 10 * 60_000
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      break
-    } catch {
-      if (existsSync(join(libs, '.complete'))) return runtime
-      // A lock older than ten minutes belongs to a process that died mid-download.
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true })
-      if (Date.now() > lockDeadline) throw new TestkitError(`Timed out waiting for another process to resolve Kafka ${version} (lock ${lock})`)
-      sleepSync(500)
-    }
-  }
-  try {
-    if (existsSync(join(libs, '.complete'))) return runtime
-    const mvn = spawnSync('mvn', ['--version'], { encoding: 'utf8' })
-    if (mvn.error !== undefined || mvn.status !== 0) {
-      throw new TestkitError('Maven is needed to fetch Kafka\'s jars from Maven Central and "mvn" did not run. Install it (Debian: apt-get install maven), or set KAFKA_BROKERS to use a running cluster.')
-    }
+  fetchOnce(libs, `Apache Kafka ${version}`, (staging) => {
+    mkdirSync(home, { recursive: true })
     writeFileSync(join(home, 'pom.xml'), pom(version))
-    const staging = join(home, `libs.${process.pid}`)
-    rmSync(staging, { recursive: true, force: true })
-    const result = spawnSync('mvn', ['-B', '-q', '-f', join(home, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime'], {
-      encoding: 'utf8',
-      timeout: 15 * 60_000,
-    })
-    if (result.status !== 0 || !readdirSync(staging, { withFileTypes: true }).some((f) => f.name.startsWith('kafka_2.13'))) {
-      const tail = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n')
-      rmSync(staging, { recursive: true, force: true })
-      throw new TestkitError(`Could not fetch Apache Kafka ${version} from Maven Central with mvn (exit ${result.status}):\n${tail}`)
-    }
-    writeFileSync(join(staging, '.complete'), new Date().toISOString())
-    rmSync(libs, { recursive: true, force: true })
-    renameSync(staging, libs)
-    return runtime
-  } finally {
-    rmSync(lock, { recursive: true, force: true })
-  }
+    runMaven(['-f', join(home, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime'], `Apache Kafka ${version}`)
+    if (!readdirSync(staging).some((f) => f.startsWith('kafka_2.13'))) throw new TestkitError(`mvn fetched no kafka_2.13 jar for Apache Kafka ${version}`)
+  })
+  return { version, classpath: join(libs, '*'), javaBin }
 }
