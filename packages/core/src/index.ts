@@ -1,4 +1,4 @@
-export { serialize, isLegalTopicName, type SerializeOptions } from './operators/serialize.js'
+export { serialize, isLegalTopicName, type SerializeOptions, type SerializationErrorPolicy } from './operators/serialize.js'
 export { key } from './operators/key.js'
 export { partition, type PartitionOptions, type PartitionMetadata } from './operators/partition.js'
 export { batch, type BatchOptions } from './operators/batch.js'

@@ -57,4 +57,14 @@ describe('key', () => {
   it('rejects a missing extractor at construction', () => {
     expect(() => key(undefined as unknown as (e: unknown) => string)).toThrow(/key\.extract/)
   })
+
+  it('hands a key that cannot be made to the onError handler and goes on', () => {
+    const errors: SerializationError[] = []
+    scheduler().run(({ cold, expectObservable }) => {
+      const events = cold<{ k: unknown }>('a-b-c|', { a: { k: 'x' }, b: { k: 5 }, c: { k: 'z' } })
+      const keys = events.pipe(serialize('t', json()), key((e) => e.k as string, undefined, { onError: (e) => errors.push(e) }), map((r) => r.key?.toString()))
+      expectObservable(keys).toBe('a---c|', { a: 'x', c: 'z' })
+    })
+    expect(errors.map((e) => e.part)).toEqual(['key'])
+  })
 })

@@ -76,6 +76,17 @@ describe('serialize', () => {
     expect(() => serialize('t', string(), { headers: { n: ['a', null as unknown as string] } })).toThrow(/header "n".*null/)
   })
 
+  it('hands an unserializable event to the onError handler and goes on with the next ones', () => {
+    const errors: SerializationError[] = []
+    scheduler().run(({ cold, expectObservable }) => {
+      const events = cold<unknown>('a-b-c|', { a: 1, b: 10n, c: 3 })
+      const records = events.pipe(serialize('t', json<unknown>(), { onError: (e) => errors.push(e) }), map((r) => r.value?.toString()))
+      expectObservable(records).toBe('a---c|', { a: '1', c: '3' })
+    })
+    expect(errors.map((e) => [e.part, e.event])).toEqual([['value', 10n]])
+    expect(() => serialize('t', json(), { onError: 'skip' as 'fail' })).toThrow(InvalidOptionError)
+  })
+
   it('takes an array of values for a header key that repeats', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const records = cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: { h: ['1', Buffer.from('2')] } }))

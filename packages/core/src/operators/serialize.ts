@@ -10,6 +10,22 @@ export interface SerializeOptions<T> {
   readonly headers?: RecordHeaders | ((event: T) => RecordHeaders)
   /** The record's CreateTime (epoch ms) from the event; default: the time the event is taken. */
   readonly timestamp?: (event: T) => number
+  /** An event that cannot be serialized: `'fail'` errors the stream (default), or a handler takes the error and the stream goes on. */
+  readonly onError?: SerializationErrorPolicy
+}
+
+/**
+ * What happens to an event that cannot be serialized: `'fail'` errors the stream with the
+ * `SerializationError` (which carries the event); a function receives it and the stream goes on, so the
+ * caller can count, log or dead-letter it (nothing is dropped silently).
+ */
+export type SerializationErrorPolicy = 'fail' | ((error: SerializationError) => void)
+
+/** Checks a policy option and returns the function that applies it to one error. */
+export function serializationErrorHandler(option: string, policy: SerializationErrorPolicy | undefined): ((error: SerializationError, fail: (error: unknown) => void) => void) {
+  if (policy === undefined || policy === 'fail') return (error, fail) => fail(error)
+  const handle = functionOption<(error: SerializationError) => void>(option, policy)
+  return (error) => handle(error)
 }
 
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/
@@ -42,6 +58,7 @@ export function serialize<T>(
   functionOption('serialize.serializer', serializer)
   const { headers, timestamp } = options
   if (timestamp !== undefined) functionOption('serialize.timestamp', timestamp)
+  const onError = serializationErrorHandler('serialize.onError', options.onError)
   if (headers !== undefined && typeof headers !== 'function') validateHeaders(headers)
 
   return (source) =>
@@ -70,7 +87,7 @@ export function serialize<T>(
             if (value !== null && !Buffer.isBuffer(value)) throw new TypeError('the serializer must return a Buffer or null')
             record = { topic: recordTopic, key: null, value, headers: recordHeaders, timestamp: time, source: event }
           } catch (error) {
-            subscriber.error(new SerializationError(part, event, error))
+            onError(new SerializationError(part, event, error), (e) => subscriber.error(e))
             return
           }
           subscriber.next(record)
