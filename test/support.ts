@@ -5,6 +5,48 @@ import kafkajs from 'kafkajs'
 import { runKafkaTool } from '@topicflow/testkit'
 
 export const brokers = (): string => inject('kafkaBrokers')
+export const registryUrl = (): string => inject('schemaRegistryUrl')
+
+/** One record's raw key and value bytes, as kcat read them (null stays null). */
+export interface RawRecord {
+  partition: number
+  key: Buffer | null
+  value: Buffer | null
+}
+
+/** Reads a whole topic's raw bytes with kcat: each record framed as partition and key length (text lines), key, value length (int32), value. */
+export function readTopicRaw(topic: string): Promise<RawRecord[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'kcat',
+      ['-b', brokers(), '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\\n%K\\n%k%R%s'],
+      { maxBuffer: 1 << 30, timeout: 60_000, encoding: 'buffer' },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`kcat failed: ${stderr.toString() || error.message}`))
+        const records: RawRecord[] = []
+        let at = 0
+        while (at < stdout.length) {
+          const line = (): number => {
+            const newline = stdout.indexOf(10, at)
+            const n = Number(stdout.subarray(at, newline).toString())
+            at = newline + 1
+            return n
+          }
+          const partition = line()
+          const keyLength = line()
+          const key = keyLength < 0 ? null : Buffer.from(stdout.subarray(at, at + keyLength))
+          at += Math.max(keyLength, 0)
+          const valueLength = stdout.readInt32BE(at)
+          at += 4
+          const value = valueLength < 0 ? null : Buffer.from(stdout.subarray(at, at + valueLength))
+          at += Math.max(valueLength, 0)
+          records.push({ partition, key, value })
+        }
+        resolve(records)
+      },
+    )
+  })
+}
 
 /** A topic name no other test uses. */
 export function uniqueTopic(prefix: string): string {

@@ -1,18 +1,25 @@
 import type { TestProject } from 'vitest/node'
-import { startKafka } from '@topicflow/testkit'
+import { startKafka, startSchemaRegistry } from '@topicflow/testkit'
 
 /**
- * Starts one real Kafka broker (KRaft, loopback, free ports) for every end-to-end test file, or uses
- * KAFKA_BROKERS when set. Auto-creation is off, so an unknown topic is an error the tests can see.
+ * Starts one real Kafka broker (KRaft, loopback, free ports) and a real schema registry for every
+ * end-to-end test file, or uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set. Auto-creation is off, so an
+ * unknown topic is an error the tests can see.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const cluster = await startKafka({
-    brokers: 1,
-    brokerConfig: { 'auto.create.topics.enable': 'false' },
-  })
+  const [cluster, registry] = await Promise.all([
+    startKafka({
+      brokers: 1,
+      brokerConfig: { 'auto.create.topics.enable': 'false' },
+    }),
+    startSchemaRegistry(),
+  ])
   project.provide('kafkaBrokers', cluster.bootstrapServers)
   project.provide('kafkaLogDir', cluster.external ? '' : cluster.logDir(0))
-  return () => cluster.stop()
+  project.provide('schemaRegistryUrl', registry.url)
+  return async () => {
+    await Promise.all([cluster.stop(), registry.stop()])
+  }
 }
 
 declare module 'vitest' {
@@ -20,5 +27,7 @@ declare module 'vitest' {
     kafkaBrokers: string
     /** The broker's log.dirs, for Kafka's DumpLogSegments; empty on an external cluster. */
     kafkaLogDir: string
+    /** The schema registry's Confluent API base URL. */
+    schemaRegistryUrl: string
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import avro from 'avsc'
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
-import { exponential, InvalidOptionError, messageOf, TopicflowError, describeValue, type Backoff, type Serializer } from '@topicflow/core'
+import { InvalidOptionError, messageOf, TopicflowError, describeValue, type Serializer } from '@topicflow/core'
+import { RegistryClient, type RegistryConnection } from './registryClient.js'
 
 /** An Avro schema: avsc's schema object, or its JSON text. */
 export type AvroSchemaSource = avro.Schema | string
@@ -9,8 +9,6 @@ export type AvroSchemaSource = avro.Schema | string
 /** How a subject name is made (Confluent's `subject.name.strategy`). */
 export type SubjectNameStrategy = 'topic' | 'record' | 'topic-record'
 
-/** Where to reach the registry (its Confluent API): a URL, or a URL with basic auth. */
-export type RegistryConnection = string | { readonly url: string; readonly username?: string; readonly password?: string }
 
 /** Options of `avroSerializer`. Give `schema` or `schemaFile` (the writer schema), or `registryVersion` / `registryId`. */
 export interface AvroSerializerOptions {
@@ -32,28 +30,9 @@ export interface AvroSerializerOptions {
   readonly autoRegister?: boolean
   /** `topic` (`<topic>-value`, default), `record` (the record's full name) or `topic-record` (`<topic>-<full name>`). */
   readonly subjectNameStrategy?: SubjectNameStrategy
-  /** Registry calls that fail on the network or with a 5xx: how many attempts in all. Default 5. */
+  /** Registry calls that fail on the network or with a 5xx: how many attempts in all, with backoff between. Default 5. */
   readonly registryAttempts?: number
-  /** Wait between registry attempts. Default `exponential(100, 2000)`. */
-  readonly registryBackoff?: Backoff
 }
-
-/** The registry refused or could not be asked (network, 5xx: `retriable`; 4xx such as 409 incompatible: not). */
-export class SchemaRegistryError extends TopicflowError {
-  constructor(
-    message: string,
-    /** The HTTP status, when the registry answered. */
-    readonly status: number | undefined,
-    /** The subject concerned. */
-    readonly subject: string | undefined,
-    cause: unknown,
-  ) {
-    super(message, { cause, retriable: status === undefined || status >= 500 })
-  }
-}
-
-/** The registry refused a schema as incompatible with the subject's earlier versions (HTTP 409). */
-export class IncompatibleSchemaError extends SchemaRegistryError {}
 
 /** An event does not match the Avro schema. `paths` name each field that does not, e.g. `pizzas.0.size`. */
 export class AvroValidationError extends TopicflowError {
@@ -90,8 +69,7 @@ export async function avroSerializer<T>(options: AvroSerializerOptions): Promise
   if (typeof options.topic !== 'string' || options.topic === '') throw new InvalidOptionError('avroSerializer.topic', 'a topic name', options.topic)
   const strategy = options.subjectNameStrategy ?? 'topic'
   if (!['topic', 'record', 'topic-record'].includes(strategy)) throw new InvalidOptionError('avroSerializer.subjectNameStrategy', '"topic", "record" or "topic-record"', strategy)
-  const registry = connect(options.registry)
-  const ask = registryCaller(options)
+  const registry = new RegistryClient(options.registry, options.registryAttempts ?? 5)
 
   let type: avro.Type
   let id: number
@@ -99,12 +77,9 @@ export async function avroSerializer<T>(options: AvroSerializerOptions): Promise
     if (strategy !== 'topic' && options.registryId === undefined) {
       throw new InvalidOptionError('avroSerializer.registryVersion', 'the topic strategy (a record strategy needs the schema to name the subject)', strategy)
     }
-    const subject = topicSubject(options)
-    id =
-      options.registryId ??
-      (await ask(subject, () => (options.registryVersion === 'latest' ? registry.getLatestSchemaId(subject) : registry.getRegistryId(subject, options.registryVersion!))))
-    const schemaId = id
-    type = await ask(subject, () => fetchSchema(options.registry, schemaId))
+    const found = options.registryId !== undefined ? { id: options.registryId, schema: await registry.schemaById(options.registryId) } : await registry.version(topicSubject(options), options.registryVersion!)
+    id = found.id
+    type = avro.Type.forSchema(JSON.parse(found.schema) as avro.Schema)
   } else {
     const schema = parseSchema(options.schema ?? readSchemaFile(options.schemaFile!))
     try {
@@ -113,11 +88,9 @@ export async function avroSerializer<T>(options: AvroSerializerOptions): Promise
       throw new InvalidOptionError('avroSerializer.schema', `a valid Avro schema (${messageOf(error)})`, schema)
     }
     const subject = subjectFor(strategy, options, type)
-    const confluent = { type: SchemaType.AVRO as const, schema: JSON.stringify(type.schema()) }
-    id =
-      options.autoRegister === false
-        ? await ask(subject, () => registry.getRegistryIdBySchema(subject, confluent))
-        : (await ask(subject, () => registry.register(confluent, { subject }))).id
+    // exportAttrs keeps field defaults: without them a compatible evolution looks incompatible.
+    const text = JSON.stringify(type.schema({ exportAttrs: true }))
+    id = options.autoRegister === false ? await registry.lookup(subject, text) : await registry.register(subject, text)
   }
   return encoderFor<T>(type, id)
 }
@@ -144,63 +117,6 @@ function encoderFor<T>(type: avro.Type, id: number): Serializer<T> {
     scratch.copy(bytes, HEADER_BYTES, HEADER_BYTES, end)
     return bytes
   }
-}
-
-function endpoint(connection: RegistryConnection): { url: string; auth: { username: string; password: string } | undefined } {
-  const url = typeof connection === 'string' ? connection : connection?.url
-  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw new InvalidOptionError('avroSerializer.registry', 'an http(s) URL, or { url, username, password }', url)
-  const auth = typeof connection === 'object' && connection.username !== undefined ? { username: connection.username, password: connection.password ?? '' } : undefined
-  return { url: url.replace(/\/$/, ''), auth }
-}
-
-function connect(connection: RegistryConnection): SchemaRegistry {
-  const { url, auth } = endpoint(connection)
-  // Retries are ours (registryAttempts), so the client's own are off.
-  return new SchemaRegistry({ host: url, ...(auth === undefined ? {} : { auth }), retry: { retries: 0 } })
-}
-
-/** The schema with this id, read from the registry's own answer (`GET /schemas/ids/{id}`). */
-async function fetchSchema(connection: RegistryConnection, id: number): Promise<avro.Type> {
-  const { url, auth } = endpoint(connection)
-  const headers: Record<string, string> = { Accept: 'application/vnd.schemaregistry.v1+json' }
-  if (auth !== undefined) headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`
-  let response: Response
-  try {
-    response = await fetch(`${url}/schemas/ids/${id}`, { headers })
-  } catch (error) {
-    throw Object.assign(new Error(`network: ${messageOf(error)}`), { status: undefined })
-  }
-  if (!response.ok) throw Object.assign(new Error(`schema id ${id}: ${await response.text()}`), { status: response.status })
-  const body = (await response.json()) as { schema: string }
-  return avro.Type.forSchema(JSON.parse(body.schema) as avro.Schema)
-}
-
-/** Calls the registry with retries for network errors and 5xx, and turns failures into typed errors. */
-function registryCaller(options: AvroSerializerOptions): <V>(subject: string, call: () => Promise<V>) => Promise<V> {
-  const attempts = options.registryAttempts ?? 5
-  if (!Number.isInteger(attempts) || attempts < 1) throw new InvalidOptionError('avroSerializer.registryAttempts', 'an integer of at least 1', attempts)
-  const backoff = options.registryBackoff ?? exponential(100, 2000)
-  return async (subject, call) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call()
-      } catch (error) {
-        const typed = typedRegistryError(error, subject)
-        if (!typed.retriable || attempt >= attempts) throw typed
-        await new Promise((resolve) => setTimeout(resolve, backoff(attempt)))
-      }
-    }
-  }
-}
-
-function typedRegistryError(error: unknown, subject: string): SchemaRegistryError {
-  if (error instanceof SchemaRegistryError) return error
-  const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : undefined
-  // mappersmith reports a connection that failed as status 400 with no body from the server.
-  const unreachable = status === undefined || (status === 400 && /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|socket|network/i.test(messageOf(error)))
-  if (status === 409) return new IncompatibleSchemaError(`the registry refused the schema for subject ${subject} as incompatible: ${messageOf(error)}`, status, subject, error)
-  if (unreachable) return new SchemaRegistryError(`the schema registry could not be reached for subject ${subject}: ${messageOf(error)}`, undefined, subject, error)
-  return new SchemaRegistryError(`the schema registry answered ${status} for subject ${subject}: ${messageOf(error)}`, status, subject, error)
 }
 
 function topicSubject(options: AvroSerializerOptions): string {

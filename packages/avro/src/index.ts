@@ -1,10 +1,2 @@
-export {
-  avroSerializer,
-  AvroValidationError,
-  SchemaRegistryError,
-  IncompatibleSchemaError,
-  type AvroSerializerOptions,
-  type AvroSchemaSource,
-  type SubjectNameStrategy,
-  type RegistryConnection,
-} from './avroSerializer.js'
+export { avroSerializer, AvroValidationError, type AvroSerializerOptions, type AvroSchemaSource, type SubjectNameStrategy } from './avroSerializer.js'
+export { RegistryClient, SchemaRegistryError, IncompatibleSchemaError, type RegistryConnection } from './registryClient.js'
