@@ -88,8 +88,9 @@ export async function avroSerializer<T>(options: AvroSerializerOptions): Promise
       throw new InvalidOptionError('avroSerializer.schema', `a valid Avro schema (${messageOf(error)})`, schema)
     }
     const subject = subjectFor(strategy, options, type)
-    // exportAttrs keeps field defaults: without them a compatible evolution looks incompatible.
-    const text = JSON.stringify(type.schema({ exportAttrs: true }))
+    // The schema as the user wrote it (compact JSON): avsc's own export drops logical types it does not
+    // implement, and without `exportAttrs` the field defaults, which makes a compatible change look incompatible.
+    const text = JSON.stringify(schema)
     id = options.autoRegister === false ? await registry.lookup(subject, text) : await registry.register(subject, text)
   }
   return encoderFor<T>(type, id)
