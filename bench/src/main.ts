@@ -8,7 +8,10 @@
  * Then the console producers: `--console-lines` lines of about 100 bytes piped into `topicflow produce` and
  * into Kafka's own ConsoleProducer, acks=1, no compression (0 skips it).
  *
- *   npm run bench -- [--count 200000] [--rounds 3] [--rss-count 1000000] [--codec zstd] [--console-lines 1000000] [--json]
+ * Last, the cost of Avro: `--avro-events` events through `serialize` with `@topicflow/avro` against avsc's
+ * own `toBuffer`, with a real schema registry (0 skips it).
+ *
+ *   npm run bench -- [--count 200000] [--rounds 3] [--rss-count 1000000] [--codec zstd] [--console-lines 1000000] [--avro-events 200000] [--json]
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -16,9 +19,10 @@ import { parseArgs } from 'node:util'
 import kafkajs from 'kafkajs'
 import { CODECS, type Codec } from '@topicflow/core'
 import { pizzaPayloadBytes } from '@topicflow/example-pizza-orders/pipeline'
-import { startKafka } from '@topicflow/testkit'
+import { startKafka, startSchemaRegistry } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from './job.js'
 import { consoleCommands, timeCommand, writeLines, type ConsoleResult } from './console.js'
+import { measureAvroCost } from './avro.js'
 
 const PARTITIONS = 6
 const RUN_TIMEOUT_MS = 10 * 60_000
@@ -40,6 +44,7 @@ const { values: args } = parseArgs({
     'rss-count': { type: 'string', default: '1000000' },
     codec: { type: 'string', default: 'zstd' },
     'console-lines': { type: 'string', default: '1000000' },
+    'avro-events': { type: 'string', default: '200000' },
     json: { type: 'boolean', default: false },
   },
 })
@@ -47,12 +52,13 @@ const count = positiveInteger('--count', args.count)
 const rounds = positiveInteger('--rounds', args.rounds)
 const rssCount = positiveInteger('--rss-count', args['rss-count'])
 const consoleLines = args['console-lines'] === '0' ? 0 : positiveInteger('--console-lines', args['console-lines'])
+const avroEvents = args['avro-events'] === '0' ? 0 : positiveInteger('--avro-events', args['avro-events'])
 const codec = args.codec as Codec
 if (!CODECS.includes(codec)) usage(`--codec must be one of ${CODECS.join(', ')}, got ${args.codec}`)
 
 const log = (line: string): void => void console.error(line)
 log(process.env.KAFKA_BROKERS === undefined ? 'starting a local Kafka (set KAFKA_BROKERS to use yours)…' : `using KAFKA_BROKERS=${process.env.KAFKA_BROKERS}`)
-const cluster = await startKafka({ brokers: 1 })
+const [cluster, registry] = await Promise.all([startKafka({ brokers: 1 }), avroEvents > 0 ? startSchemaRegistry() : undefined])
 const brokers = cluster.bootstrapServers.split(',')
 const admin = new kafkajs.Kafka({ brokers, clientId: 'bench-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
 try {
@@ -104,6 +110,10 @@ try {
     console.log(table(consoleResults.map((r) => ({ ...r }))))
     console.log(`\ntopicflow produce / Java ConsoleProducer: ${consoleRatio}x records/s (target >= 1.0)`)
   }
+  const avro = registry === undefined ? undefined : await measureAvroCost(registry.url, avroEvents)
+  if (avro !== undefined) {
+    console.log(`\nAvro, ${avro.events.toLocaleString('en')} events: avsc toBuffer ${avro.avscToBufferMs} ms, serialize + @topicflow/avro ${avro.topicflowSerializeMs} ms: ${avro.ratio}x (target <= 1.3)`)
+  }
   if (args.json) {
     console.log(
       JSON.stringify({
@@ -112,12 +122,13 @@ try {
         pullSource: { records: large.records, peakRssMb: Math.round(large.peakRssMb) },
         consoleProducers: consoleResults,
         ratioToJavaConsoleProducer: consoleRatio,
+        avro,
       }),
     )
   }
 } finally {
   await admin.disconnect()
-  await cluster.stop()
+  await Promise.all([cluster.stop(), registry?.stop()])
 }
 
 /** Pipes the same lines into each console producer, each into a fresh topic whose count is then checked. */
