@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { partitionForKey } from '@topicflow/core'
-import { cacheDir, DEFAULT_KAFKA_VERSION, runKafkaTool } from '@topicflow/testkit'
+import { cacheDir, DEFAULT_KAFKA_VERSION, DEFAULT_REGISTRY_VERSION, runKafkaTool } from '@topicflow/testkit'
 import { brokers, createTopic, dumpLogSegments, readTopic, uniqueTopic, type ReadRecord } from './support.js'
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/topicflow.js', import.meta.url))
@@ -208,18 +208,21 @@ describe('topicflow produce (real broker)', () => {
 })
 
 describe('topicflow kafka up / status / down', () => {
-  it('starts a local cluster in the background, which auto-creates topics, and stops it', async () => {
+  it('starts a local cluster and registry in the background, which auto-creates topics, and stops them', async () => {
     // A cache folder of its own (sharing the resolved jars), so a cluster the user runs is left alone.
     const home = mkdtempSync(join(tmpdir(), 'topicflow-cli-cache-'))
     mkdirSync(join(home, 'topicflow'))
-    const jars = `kafka-${DEFAULT_KAFKA_VERSION}`
-    symlinkSync(join(cacheDir(), jars), join(home, 'topicflow', jars))
+    for (const fetched of [`kafka-${DEFAULT_KAFKA_VERSION}`, `apicurio-registry-${DEFAULT_REGISTRY_VERSION}`]) {
+      symlinkSync(join(cacheDir(), fetched), join(home, 'topicflow', fetched))
+    }
     const env = { ...process.env, XDG_CACHE_HOME: home }
     try {
-      const up = await topicflow(['kafka', 'up'], '', env)
+      const up = await topicflow(['kafka', 'up', '--registry'], '', env)
       expect(up.code, up.stderr).toBe(0)
       const bootstrap = /^KAFKA_BROKERS=(\S+)$/m.exec(up.stdout)?.[1]
       expect(bootstrap).toMatch(/^127\.0\.0\.1:\d+$/)
+      const registry = /^SCHEMA_REGISTRY_URL=(\S+)$/m.exec(up.stdout)?.[1]
+      expect((await fetch(`${registry}/subjects`)).ok).toBe(true)
       const status = await topicflow(['kafka', 'status'], '', env)
       expect(status.code).toBe(0)
       expect(status.stdout).toContain('1 of 1 broker answering')

@@ -11,11 +11,13 @@ export interface LocalClusterState {
   readonly pid: number
   readonly bootstrapServers: string
   readonly brokers: number
+  /** The schema registry's URL, when started with `--registry`. */
+  readonly registryUrl?: string
 }
 
 export const KAFKA_UP_OPTIONS: readonly OptionSpec[] = [
   { name: 'brokers', kind: 'value', arg: '1|3', default: '1', description: 'brokers in the cluster (KRaft; 3 gives replication factor 3, min.insync.replicas 2)' },
-  { name: 'registry', kind: 'flag', description: 'also start a schema registry (comes with @topicflow/avro; not available yet)' },
+  { name: 'registry', kind: 'flag', description: 'also start a schema registry (Apicurio Registry, Confluent API) and print SCHEMA_REGISTRY_URL' },
   { name: 'start-timeout-ms', kind: 'value', arg: 'MS', default: '600000', description: 'longest wait for the cluster, the first Maven download of Kafka’s jars included' },
   { name: 'help', kind: 'flag', description: 'print this help' },
 ]
@@ -58,7 +60,7 @@ export async function kafkaCommand(argv: readonly string[], out: Writable, err: 
 
 export function kafkaHelp(): string {
   return [
-    helpText('topicflow kafka up [--brokers 1|3]', 'Starts the testkit’s Apache Kafka (KRaft, 127.0.0.1) in the background and prints KAFKA_BROKERS=…', KAFKA_UP_OPTIONS),
+    helpText('topicflow kafka up [--brokers 1|3] [--registry]', 'Starts the testkit’s Apache Kafka (KRaft, 127.0.0.1) in the background and prints KAFKA_BROKERS=… (and SCHEMA_REGISTRY_URL=…)', KAFKA_UP_OPTIONS),
     'topicflow kafka status   prints KAFKA_BROKERS=… and exits 0 while the cluster answers; exits 1 when none runs',
     'topicflow kafka down     stops the cluster and deletes its data',
     '',
@@ -73,12 +75,11 @@ async function up(argv: readonly string[], out: Writable, err: Writable): Promis
   }
   const brokers = options.integer('brokers', 1, 3)
   if (brokers !== 1 && brokers !== 3) throw new UsageError('--brokers must be 1 or 3')
-  if (options.has('registry')) throw new UsageError('--registry: the schema registry is not available yet (it comes with @topicflow/avro)')
   const timeoutMs = options.integer('start-timeout-ms', 1000)
   const running = localCluster()
   if (running !== undefined) {
     err.write(`a local cluster is already running (pid ${running.pid}, ${running.brokers} broker${running.brokers > 1 ? 's' : ''})\n`)
-    out.write(`KAFKA_BROKERS=${running.bootstrapServers}\n`)
+    printState(running, out)
     return 0
   }
   const files = localClusterFiles()
@@ -87,7 +88,9 @@ async function up(argv: readonly string[], out: Writable, err: Writable): Promis
   const env = { ...process.env }
   // The daemon starts a cluster of its own even when the caller's shell points at another one.
   delete env.KAFKA_BROKERS
-  const daemon = spawn(process.execPath, [fileURLToPath(new URL('./localClusterDaemon.js', import.meta.url)), String(brokers), files.state], {
+  delete env.SCHEMA_REGISTRY_URL
+  const daemonArgs = [fileURLToPath(new URL('./localClusterDaemon.js', import.meta.url)), String(brokers), files.state, ...(options.has('registry') ? ['registry'] : [])]
+  const daemon = spawn(process.execPath, daemonArgs, {
     detached: true,
     stdio: ['ignore', log, log],
     env,
@@ -99,7 +102,7 @@ async function up(argv: readonly string[], out: Writable, err: Writable): Promis
   while (Date.now() < deadline) {
     const state = localCluster()
     if (state !== undefined && state.pid === daemon.pid) {
-      out.write(`KAFKA_BROKERS=${state.bootstrapServers}\n`)
+      printState(state, out)
       return 0
     }
     if (daemon.exitCode !== null || (daemon.pid !== undefined && !isProcessAlive(daemon.pid))) break
@@ -111,6 +114,11 @@ async function up(argv: readonly string[], out: Writable, err: Writable): Promis
   return 1
 }
 
+function printState(state: LocalClusterState, out: Writable): void {
+  out.write(`KAFKA_BROKERS=${state.bootstrapServers}\n`)
+  if (state.registryUrl !== undefined) out.write(`SCHEMA_REGISTRY_URL=${state.registryUrl}\n`)
+}
+
 async function status(out: Writable): Promise<number> {
   const state = localCluster()
   if (state === undefined) {
@@ -120,7 +128,7 @@ async function status(out: Writable): Promise<number> {
   const first = state.bootstrapServers.split(',')[0]!
   const [host, port] = first.split(':')
   const nodes = await probeBrokers(host!, Number(port), 5000).catch(() => [] as number[])
-  out.write(`KAFKA_BROKERS=${state.bootstrapServers}\n`)
+  printState(state, out)
   out.write(`${nodes.length} of ${state.brokers} broker${state.brokers > 1 ? 's' : ''} answering (pid ${state.pid})\n`)
   return nodes.length === state.brokers ? 0 : 1
 }

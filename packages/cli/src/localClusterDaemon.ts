@@ -1,20 +1,21 @@
 /**
  * The background process behind `topicflow kafka up`: owns the testkit cluster (whose reaper removes the
  * brokers should this process die), writes the state file once the cluster answers, and stops the cluster
- * and removes the file on SIGTERM or SIGINT. Arguments: broker count, state file path.
+ * and removes the file on SIGTERM or SIGINT. Arguments: broker count, state file path, and `registry` to
+ * start a schema registry too.
  */
 import { rmSync, writeFileSync } from 'node:fs'
-import { startKafka } from '@topicflow/testkit'
+import { startKafka, startSchemaRegistry } from '@topicflow/testkit'
 import type { LocalClusterState } from './kafka.js'
 
-const [brokersArg, stateFile] = process.argv.slice(2)
+const [brokersArg, stateFile, withRegistry] = process.argv.slice(2)
 if (stateFile === undefined || (brokersArg !== '1' && brokersArg !== '3')) {
   console.error('usage: localClusterDaemon.js 1|3 STATE_FILE (started by topicflow kafka up)')
   process.exit(2)
 }
 const brokers = brokersArg === '3' ? 3 : 1
-const cluster = await startKafka({ brokers })
-const state: LocalClusterState = { pid: process.pid, bootstrapServers: cluster.bootstrapServers, brokers }
+const [cluster, registry] = await Promise.all([startKafka({ brokers }), withRegistry === 'registry' ? startSchemaRegistry() : undefined])
+const state: LocalClusterState = { pid: process.pid, bootstrapServers: cluster.bootstrapServers, brokers, ...(registry === undefined ? {} : { registryUrl: registry.url }) }
 writeFileSync(stateFile, JSON.stringify(state))
 console.log(`KAFKA_BROKERS=${cluster.bootstrapServers}`)
 let stopping = false
@@ -22,7 +23,7 @@ const stop = async (): Promise<void> => {
   if (stopping) return
   stopping = true
   rmSync(stateFile, { force: true })
-  await cluster.stop()
+  await Promise.all([cluster.stop(), registry?.stop()])
   process.exit(0)
 }
 process.on('SIGTERM', () => void stop())
