@@ -9,6 +9,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.spec.ts'],
+          // Type-level tests (*.test-d.ts) are checked by tsc as part of the run.
+          typecheck: { enabled: true, include: ['packages/*/src/**/*.test-d.ts'], tsconfig: './tsconfig.typecheck.json' },
         },
       },
       {

@@ -1,2 +1,3 @@
 export { avroSerializer, AvroValidationError, type AvroSerializerOptions, type AvroSchemaSource, type SubjectNameStrategy } from './avroSerializer.js'
 export { RegistryClient, SchemaRegistryError, IncompatibleSchemaError, type RegistryConnection } from './registryClient.js'
+export type { AvroType } from './avroType.js'
