@@ -142,6 +142,14 @@ describe('@topicflow/avro with a real schema registry and broker', () => {
       expect(latest(order(1))).toEqual(fromFile(order(1)))
       expect(byId(order(1))).toEqual(fromFile(order(1)))
       expect(await avroSerializer<Order>({ registry: registryUrl(), topic, registryVersion: 1 }).then((s) => s(order(2)))).toEqual(fromFile(order(2)))
+      // autoRegister false: a schema the subject holds is found; one it does not hold is an error, not a registration.
+      const found = await avroSerializer<Order>({ registry: registryUrl(), topic, schema: ORDER_V1, autoRegister: false })
+      expect(found(order(3))!.readUInt32BE(1)).toBe(id)
+      const other = uniqueTopic('avro-unregistered')
+      const missing = await avroSerializer({ registry: registryUrl(), topic: other, schema: ORDER_V1, autoRegister: false }).catch((e: unknown) => e)
+      expect(missing).toBeInstanceOf(SchemaRegistryError)
+      expect((missing as SchemaRegistryError).status).toBe(404)
+      expect(await subjectVersions(`${other}-value`)).toEqual([])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
