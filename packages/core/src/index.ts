@@ -4,7 +4,7 @@ export { partition, type PartitionOptions, type PartitionMetadata } from './oper
 export { batch, type BatchOptions } from './operators/batch.js'
 export { compress } from './operators/compress.js'
 export { retry, DEFAULT_RETRY_POLICY, type RetryOptions } from './operators/retry.js'
-export { toKafka, KafkaSink, type ToKafkaOptions, type SinkConfig, type SinkStats } from './operators/toKafka.js'
+export { toKafka, KafkaSink, type ToKafkaOptions, type SinkConfig, type SinkStats, type SinkInstrumentation } from './operators/toKafka.js'
 export { fromAsyncIterable, fromReadable } from './sources.js'
 export { createSender, type Sender } from './sender.js'
 export { json, string, bytes, type Serializer } from './serializers.js'

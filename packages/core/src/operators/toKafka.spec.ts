@@ -13,7 +13,7 @@ import {
   RecordTooLargeError,
 } from '../errors.js'
 import type { DeliveryReport, OutgoingRecord, RecordBatch } from '../records.js'
-import type { Transport } from '../transport.js'
+import type { ProduceAck, Transport } from '../transport.js'
 
 const record = (source: string, partition = 0, bytes = 10): OutgoingRecord<string> => ({
   topic: 't',
@@ -209,6 +209,36 @@ describe('toKafka', () => {
     expect(seen).toEqual([])
     expect(transport.openSessions).toBe(0)
     expect(sink.bufferedBytes).toBe(0)
+  })
+
+  it('calls its instrumentation: each request attempt, each record once when settled, buffer deltas that return to zero', async () => {
+    const transport = memory({
+      beforeSend: (request, attempt) => {
+        if (request.partition === 0 && attempt === 1) throw new ProduceError('not leader', 'NOT_LEADER_OR_FOLLOWER', { retriable: true })
+        if (request.partition === 1) throw new ProduceError('corrupt', 'CORRUPT_MESSAGE', { retriable: false })
+      },
+    })
+    const attempts: string[] = []
+    const settled: string[] = []
+    let buffered = 0
+    let peak = 0
+    const instrumentation = {
+      request: async (batch: RecordBatch<unknown>, attempt: number, send: () => Promise<ProduceAck>) => {
+        attempts.push(`${batch.partition}#${attempt}`)
+        return send()
+      },
+      settled: (r: OutgoingRecord<unknown>, report: DeliveryReport<unknown>) => settled.push(`${String(r.source)}:${report.status}`),
+      buffered: (delta: number) => {
+        buffered += delta
+        peak = Math.max(peak, buffered)
+      },
+    }
+    await firstValueFrom(from([batchOf(0, 'a', 'b'), batchOf(1, 'x')]).pipe(fast, toKafka(transport, { onError: 'report', instrumentation }), toArray()))
+    expect(attempts.sort()).toEqual(['0#1', '0#2', '1#1'])
+    expect(settled.sort()).toEqual(['a:delivered', 'b:delivered', 'x:failed'])
+    expect(peak).toBeGreaterThan(0)
+    expect(buffered).toBe(0)
+    expect(() => toKafka(transport, { instrumentation: { settled: 1 as unknown as () => void } })).toThrow(/toKafka\.instrumentation\.settled/)
   })
 
   it('rejects bad options at construction, naming them', () => {

@@ -18,7 +18,7 @@ import {
   type OutgoingRecord,
   type RecordBatch,
 } from '../records.js'
-import type { AcksLevel, ProduceRequest, ProducerSession, Transport } from '../transport.js'
+import type { AcksLevel, ProduceAck, ProduceRequest, ProducerSession, Transport } from '../transport.js'
 import { DEFAULT_RETRY_POLICY } from './retry.js'
 import { metadataLookupsSettled } from '../metadataGate.js'
 
@@ -48,6 +48,24 @@ export interface ToKafkaOptions {
   readonly maxRequestBytes?: number
   /** Longest wait to connect (`max.block.ms`). Default 60000. */
   readonly maxBlockMs?: number
+  /** Hooks for tracing and metrics (`@topicflow/otel` makes them). Default none. */
+  readonly instrumentation?: SinkInstrumentation
+}
+
+/**
+ * Hooks into the sink's work, for tracing and metrics; each is optional. Core knows no tracing library:
+ * `@topicflow/otel` implements these with OpenTelemetry.
+ */
+export interface SinkInstrumentation {
+  /**
+   * Runs one produce request of `batch` (`attempt` counts from 1); `send` does the work and must be called
+   * once. Wrap it to time it, count it, or run it inside a context.
+   */
+  readonly request?: (batch: RecordBatch<unknown>, attempt: number, send: () => Promise<ProduceAck>) => Promise<ProduceAck>
+  /** A record is settled for good: delivered, failed, or (after the stream failed) never sent. */
+  readonly settled?: (record: OutgoingRecord<unknown>, report: DeliveryReport<unknown>) => void
+  /** Bytes were taken into (positive) or released from (negative) the buffer. */
+  readonly buffered?: (deltaBytes: number) => void
 }
 
 /** The sink's options with every default filled in. */
@@ -61,6 +79,7 @@ export interface SinkConfig {
   readonly requestTimeoutMs: number
   readonly maxRequestBytes: number
   readonly maxBlockMs: number
+  readonly instrumentation: SinkInstrumentation | undefined
 }
 
 /** Counters of a sink over all its subscriptions. */
@@ -117,6 +136,7 @@ export class KafkaSink<T> {
       requestTimeoutMs: integerOption('toKafka.requestTimeoutMs', options.requestTimeoutMs, 30_000, 1),
       maxRequestBytes: integerOption('toKafka.maxRequestBytes', options.maxRequestBytes, 1_048_576, 1024),
       maxBlockMs: integerOption('toKafka.maxBlockMs', options.maxBlockMs, 60_000, 1),
+      instrumentation: instrumentationOption(options.instrumentation),
     })
   }
 
@@ -159,11 +179,13 @@ export class KafkaSink<T> {
   #reserve(bytes: number): boolean {
     if (this.#pullSources === 0 && this.#buffered > 0 && this.#buffered + bytes > this.config.maxBufferedBytes) return false
     this.#buffered += bytes
+    this.config.instrumentation?.buffered?.(bytes)
     return true
   }
 
   #release(bytes: number): void {
     this.#buffered -= bytes
+    this.config.instrumentation?.buffered?.(-bytes)
     if (this.#roomWaiters.length > 0 && this.#buffered < this.config.pullAheadBytes) {
       const waiters = this.#roomWaiters
       this.#roomWaiters = []
@@ -199,7 +221,7 @@ export class KafkaSink<T> {
       stopRequested = true
       upstream?.unsubscribe()
     }
-    const unsentSources: unknown[] = []
+    const unsentRecords: OutgoingRecord<T>[] = []
 
     const openSession = (): Promise<ProducerSession> =>
       (session ??= this.transport
@@ -221,14 +243,19 @@ export class KafkaSink<T> {
         timers.add(timer)
       })
 
+    const instrumented = config.instrumentation?.settled
+    const report = (record: OutgoingRecord<T>, outcome: DeliveryReport<T>, emit: boolean): void => {
+      if (emit) subscriber.next(outcome)
+      instrumented?.(record, outcome)
+    }
+
     const fail = (failedBatch: RecordBatch<T>, error: TopicflowError): void => {
       stats.failed += failedBatch.records.length
-      if (config.onError === 'report') {
-        for (const record of failedBatch.records) {
-          subscriber.next({ status: 'failed', topic: failedBatch.topic, partition: failedBatch.partition, error, source: record.source })
-        }
-        return
+      const emit = config.onError === 'report'
+      for (const record of failedBatch.records) {
+        report(record, { status: 'failed', topic: failedBatch.topic, partition: failedBatch.partition, error, source: record.source }, emit)
       }
+      if (emit) return
       failure ??= error
       for (const record of failedBatch.records) failedSources.push(record.source)
       stopUpstream()
@@ -259,19 +286,21 @@ export class KafkaSink<T> {
           const producer = await openSession()
           stats.requests++
           if (attempt > 1) stats.retries++
-          const ack = await producer.send(request)
+          const wrapRequest = config.instrumentation?.request
+          const ack = await (wrapRequest === undefined ? producer.send(request) : wrapRequest(sent, attempt, () => producer.send(request)))
           if (closed) return
           stats.delivered += sent.records.length
           for (let i = 0; i < sent.records.length; i++) {
             const record = sent.records[i]!
-            subscriber.next({
+            const delivered: DeliveryReport<T> = {
               status: 'delivered',
               topic: sent.topic,
               partition: sent.partition,
               offset: ack.baseOffset < 0 ? -1 : ack.baseOffset + i,
               timestamp: ack.logAppendTime >= 0 ? ack.logAppendTime : record.timestamp,
               source: record.source,
-            })
+            }
+            report(record, delivered, true)
           }
           return
         } catch (caught) {
@@ -337,15 +366,16 @@ export class KafkaSink<T> {
     const settle = (): void => {
       if (closed || finishing || active > 0) return
       if (failure !== undefined) {
-        const unsent: unknown[] = [...unsentSources]
+        const unsent: OutgoingRecord<T>[] = [...unsentRecords]
         for (const lane of lanes.values()) {
           for (const queued of lane.queue) {
-            for (const record of queued.records) unsent.push(record.source)
+            for (const record of queued.records) unsent.push(record)
             this.#release(queued.sizeBytes)
           }
           lane.queue.length = 0
         }
-        const error = new DeliveryFailedError(failure, failedSources, unsent)
+        const error = new DeliveryFailedError(failure, failedSources, unsent.map((r) => r.source))
+        for (const record of unsent) report(record, { status: 'failed', topic: record.topic, partition: record.partition, error, source: record.source }, false)
         return finish(() => subscriber.error(error))
       }
       if (upstreamEnded === undefined) return
@@ -357,7 +387,7 @@ export class KafkaSink<T> {
     const accept = (item: RecordBatch<T> | OutgoingRecord<T>): void => {
       let incoming = isBatch(item) ? item : singleBatch(item)
       if (failure !== undefined) {
-        for (const record of incoming.records) unsentSources.push(record.source)
+        for (const record of incoming.records) unsentRecords.push(record)
         return
       }
       // A batch within the limit has no record over it (its size is the sum of its records' sizes).
@@ -384,13 +414,16 @@ export class KafkaSink<T> {
           stats.dropped += incoming.records.length
           stats.failed += incoming.records.length
           for (const record of incoming.records) {
-            subscriber.next({ status: 'failed', topic: incoming.topic, partition: incoming.partition, error, source: record.source })
+            report(record, { status: 'failed', topic: incoming.topic, partition: incoming.partition, error, source: record.source }, true)
           }
           return
         }
         stats.failed += incoming.records.length
         failure ??= error
-        for (const record of incoming.records) failedSources.push(record.source)
+        for (const record of incoming.records) {
+          failedSources.push(record.source)
+          report(record, { status: 'failed', topic: incoming.topic, partition: incoming.partition, error, source: record.source }, false)
+        }
         stopUpstream()
         return settle()
       }
@@ -486,4 +519,13 @@ function merge<T>(first: RecordBatch<T>, second: RecordBatch<T>): RecordBatch<T>
 function slice<T>(whole: RecordBatch<T>, start: number, end: number): RecordBatch<T> {
   const records = whole.records.slice(start, end)
   return { ...whole, records, sizeBytes: records.reduce((n, r) => n + recordSizeBytes(r), RECORD_BATCH_OVERHEAD_BYTES) }
+}
+
+function instrumentationOption(value: SinkInstrumentation | undefined): SinkInstrumentation | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null) throw new InvalidOptionError('toKafka.instrumentation', 'an object of hooks (request, settled, buffered)', value)
+  for (const hook of ['request', 'settled', 'buffered'] as const) {
+    if (value[hook] !== undefined && typeof value[hook] !== 'function') throw new InvalidOptionError(`toKafka.instrumentation.${hook}`, 'a function', value[hook])
+  }
+  return value
 }
