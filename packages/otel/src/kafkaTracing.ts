@@ -1,0 +1,174 @@
+import {
+  context as contextApi,
+  createContextKey,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type MeterProvider,
+  type Span,
+  type TracerProvider,
+} from '@opentelemetry/api'
+import { Observable, type OperatorFunction } from 'rxjs'
+import type { DeliveryReport, OutgoingRecord, ProduceAck, RecordBatch, SinkInstrumentation } from '@topicflow/core'
+import * as semconv from './semconv.js'
+
+/** Options of `kafkaTracing`. */
+export interface KafkaTracingOptions<T> {
+  /** Where spans go. Default: the global tracer provider (no SDK registered: no-op spans, almost no cost). */
+  readonly tracerProvider?: TracerProvider
+  /** Where metrics go. Default: the global meter provider. */
+  readonly meterProvider?: MeterProvider
+  /** The parent of an event's span: a context extracted from the event, say. Default: the context active when the event is emitted. */
+  readonly parentContext?: (event: T) => Context | undefined
+  /** Record the message key (`messaging.kafka.message.key`, UTF-8). Keys may identify people: off by default. */
+  readonly recordMessageKey?: boolean
+  /**
+   * Run produce requests with tracing suppressed for the client underneath, so that
+   * `@opentelemetry/instrumentation-kafkajs` makes no second span per message and does not replace the
+   * `traceparent` header. Default true; false lets both instrument.
+   */
+  readonly suppressClientInstrumentation?: boolean
+  /** `messaging.client.id` on spans and metrics. */
+  readonly clientId?: string
+}
+
+/** What `kafkaTracing` gives: an operator for records, and the sink's instrumentation. */
+export interface KafkaTracing<T> {
+  /** Starts each record's `send <topic>` PRODUCER span and injects its context into the record's headers. Put it after `serialize` and `key`. */
+  readonly records: () => OperatorFunction<OutgoingRecord<T>, OutgoingRecord<T>>
+  /** Give it to the sink (`toKafka(transport, { instrumentation })`): ends each record's span at its acknowledgement, makes batch spans and metrics. */
+  readonly instrumentation: SinkInstrumentation
+}
+
+// The key @opentelemetry/core's suppressTracing() sets (createContextKey is Symbol.for of the description),
+// written here so that the package needs the API only, no SDK.
+const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING')
+// Each record carries its span under this key; object spreads in later operators copy it along.
+const RECORD_SPAN = Symbol('topicflow.otel.span')
+
+type TracedRecord = OutgoingRecord<unknown> & { readonly [RECORD_SPAN]?: Span }
+
+const TRACER_NAME = '@topicflow/otel'
+
+/**
+ * OpenTelemetry for a topicflow pipeline: a `send <topic>` PRODUCER span per message, started when the
+ * record is made (its parent: the context active when the event was emitted, or `parentContext(event)`),
+ * injected into the record's headers through the global propagator (W3C `traceparent`, `tracestate`,
+ * baggage), and ended when the broker acknowledges the record or it fails, so its duration includes the
+ * time in the batch and retries. Each produce request gets a `send <topic>` CLIENT span that links to its
+ * messages' spans. Metrics: `messaging.client.sent.messages`, `messaging.client.operation.duration`, and
+ * topicflow's buffered bytes, batch size and retries.
+ *
+ * @example
+ * import { kafkaTracing } from '@topicflow/otel'
+ * const tracing = kafkaTracing<Order>()
+ * orders$.pipe(serialize('orders', json()), key((o) => o.id), tracing.records(), partition(transport), batch(),
+ *   toKafka(transport, { instrumentation: tracing.instrumentation }))
+ */
+export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTracing<T> {
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME)
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(TRACER_NAME)
+  const sentMessages = meter.createCounter(semconv.METRIC_MESSAGING_CLIENT_SENT_MESSAGES, { unit: '{message}', description: 'Messages the producer sent' })
+  const operationDuration = meter.createHistogram(semconv.METRIC_MESSAGING_CLIENT_OPERATION_DURATION, { unit: 's', description: 'Duration of produce requests' })
+  const bufferedBytes = meter.createUpDownCounter(semconv.METRIC_TOPICFLOW_BUFFERED_BYTES, { unit: 'By', description: 'Bytes the sink holds, waiting or in flight' })
+  const batchSize = meter.createHistogram(semconv.METRIC_TOPICFLOW_BATCH_SIZE, { unit: '{message}', description: 'Records per produce request' })
+  const retries = meter.createCounter(semconv.METRIC_TOPICFLOW_RETRIES, { unit: '{request}', description: 'Produce requests sent again after a retriable error' })
+  const suppress = options.suppressClientInstrumentation !== false
+  const common: Attributes = { [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_KAFKA }
+  if (options.clientId !== undefined) common[semconv.ATTR_MESSAGING_CLIENT_ID] = options.clientId
+
+  const records = (): OperatorFunction<OutgoingRecord<T>, OutgoingRecord<T>> => (source) =>
+    new Observable<OutgoingRecord<T>>((subscriber) =>
+      source.subscribe({
+        next(record) {
+          const parent = options.parentContext?.(record.source) ?? contextApi.active()
+          const attributes: Attributes = {
+            ...common,
+            [semconv.ATTR_MESSAGING_DESTINATION_NAME]: record.topic,
+            [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
+            [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
+            [semconv.ATTR_MESSAGING_MESSAGE_BODY_SIZE]: record.value?.length ?? 0,
+          }
+          if (record.value === null && record.key !== null) attributes[semconv.ATTR_MESSAGING_KAFKA_MESSAGE_TOMBSTONE] = true
+          if (options.recordMessageKey === true && record.key !== null) attributes[semconv.ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = record.key.toString('utf8')
+          const span = tracer.startSpan(`send ${record.topic}`, { kind: SpanKind.PRODUCER, attributes }, parent)
+          const carrier: Record<string, string> = {}
+          propagation.inject(trace.setSpan(parent, span), carrier)
+          subscriber.next({ ...record, headers: { ...record.headers, ...carrier }, [RECORD_SPAN]: span } as OutgoingRecord<T>)
+        },
+        error: (error) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+    )
+
+  const instrumentation: SinkInstrumentation = {
+    async request(batch: RecordBatch<unknown>, attempt: number, send: () => Promise<ProduceAck>): Promise<ProduceAck> {
+      const attributes: Attributes = {
+        ...common,
+        [semconv.ATTR_MESSAGING_DESTINATION_NAME]: batch.topic,
+        [semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(batch.partition),
+        [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
+        [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
+      }
+      const links: Link[] = []
+      for (const record of batch.records) {
+        const span = (record as TracedRecord)[RECORD_SPAN]
+        if (span === undefined) continue
+        links.push({ context: span.spanContext() })
+        if (attempt > 1) span.addEvent('retry', { attempt })
+      }
+      const batchSpan = tracer.startSpan(
+        `send ${batch.topic}`,
+        { kind: SpanKind.CLIENT, links, attributes: { ...attributes, [semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: batch.records.length } },
+        ROOT_CONTEXT,
+      )
+      if (attempt > 1) retries.add(1, attributes)
+      batchSize.record(batch.records.length, attributes)
+      const started = performance.now()
+      const requestContext = trace.setSpan(contextApi.active(), batchSpan)
+      try {
+        const ack = await contextApi.with(suppress ? requestContext.setValue(SUPPRESS_TRACING_KEY, true) : requestContext, send)
+        operationDuration.record((performance.now() - started) / 1000, attributes)
+        batchSpan.end()
+        return ack
+      } catch (error) {
+        const errorType = (error as Error)?.name ?? 'Error'
+        operationDuration.record((performance.now() - started) / 1000, { ...attributes, [semconv.ATTR_ERROR_TYPE]: errorType })
+        batchSpan.setAttribute(semconv.ATTR_ERROR_TYPE, errorType)
+        batchSpan.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message })
+        batchSpan.end()
+        throw error
+      }
+    },
+    settled(record: OutgoingRecord<unknown>, report: DeliveryReport<unknown>): void {
+      const span = (record as TracedRecord)[RECORD_SPAN]
+      const attributes: Attributes = { ...common, [semconv.ATTR_MESSAGING_DESTINATION_NAME]: report.topic }
+      if (report.partition !== undefined) attributes[semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(report.partition)
+      if (report.status === 'delivered') {
+        sentMessages.add(1, attributes)
+        if (span === undefined) return
+        span.setAttribute(semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID, String(report.partition))
+        if (report.offset >= 0) span.setAttribute(semconv.ATTR_MESSAGING_KAFKA_OFFSET, report.offset)
+        span.end()
+        return
+      }
+      sentMessages.add(1, { ...attributes, [semconv.ATTR_ERROR_TYPE]: report.error.name })
+      if (span === undefined) return
+      if (report.partition !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID, String(report.partition))
+      span.setAttribute(semconv.ATTR_ERROR_TYPE, report.error.name)
+      span.recordException(report.error)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: report.error.message })
+      span.end()
+    },
+    buffered(deltaBytes: number): void {
+      bufferedBytes.add(deltaBytes, common)
+    },
+  }
+  return { records, instrumentation }
+}
