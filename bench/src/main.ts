@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: topicflow's demo pipeline side by side with hand-written kafkajs `sendBatch` code, the
+ * `npm run bench`: topicflow's demo pipeline side by side with hand-written kafkajs `sendBatch` code and with
+ * itself traced by @topicflow/otel (no SDK; SDK with a batch span processor), the
  * same orders, codec and acks, on the same broker in the same run, then topicflow's peak RSS for a large
  * pull source. Each run is a child process (its own CPU time and RSS) into a fresh 6-partition topic whose
  * record count is checked at the broker afterwards. Ratios are what to read: absolute figures depend on the
@@ -30,11 +31,14 @@ const RUN_TIMEOUT_MS = 10 * 60_000
 interface Contender {
   readonly name: string
   readonly script: string
+  readonly env?: Record<string, string>
 }
 
 const CONTENDERS: readonly Contender[] = [
   { name: 'topicflow', script: 'contenders/topicflow.js' },
   { name: 'kafkajs sendBatch', script: 'contenders/kafkajs-batch.js' },
+  { name: 'topicflow traced, no SDK', script: 'contenders/topicflow-traced.js', env: { BENCH_OTEL: 'none' } },
+  { name: 'topicflow traced, SDK', script: 'contenders/topicflow-traced.js', env: { BENCH_OTEL: 'sdk' } },
 ]
 
 const { values: args } = parseArgs({
@@ -68,7 +72,7 @@ try {
 
   const best = new Map<string, RunResult>()
   for (let round = 0; round < rounds; round++) {
-    // Alternate the order, so that neither contender always runs on a fresher (or warmer) broker.
+    // Alternate the order, so that no contender always runs on a fresher (or warmer) broker.
     const order = round % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse()
     for (const contender of order) {
       const result = await runContender(contender, count)
@@ -101,7 +105,10 @@ try {
   console.log(table(rows.map((row) => ({ ...row, 'vs topicflow': `${round2(row.recordsPerSec / ours.recordsPerSec)}x` }))))
   const kafkajsRow = rows[1]!
   const ratio = round2(ours.recordsPerSec / kafkajsRow.recordsPerSec)
+  const tracedRatio = round2(rows[2]!.recordsPerSec / ours.recordsPerSec)
+  const tracedSdkRatio = round2(rows[3]!.recordsPerSec / ours.recordsPerSec)
   console.log(`\ntopicflow / hand-batched kafkajs sendBatch: ${ratio}x records/s (target >= 1.0)`)
+  console.log(`traced / untraced: ${tracedRatio}x with no SDK (target >= 0.95), ${tracedSdkRatio}x with the SDK and a batch span processor (target >= 0.8)`)
   console.log(`topicflow peak RSS for ${rssCount.toLocaleString('en')} records from a pull source: ${Math.round(large.peakRssMb)} MB (target < 300 MB), ${Math.round(large.records / large.seconds).toLocaleString('en')} records/s`)
   const consoleResults = consoleLines > 0 ? await compareConsoleProducers(consoleLines) : []
   const consoleRatio = consoleResults.length === 2 ? round2(consoleResults[0]!.recordsPerSec / consoleResults[1]!.recordsPerSec) : undefined
@@ -119,6 +126,7 @@ try {
       JSON.stringify({
         results: rows,
         ratioToKafkajsSendBatch: ratio,
+        tracedToUntraced: { noSdk: tracedRatio, sdk: tracedSdkRatio },
         pullSource: { records: large.records, peakRssMb: Math.round(large.peakRssMb) },
         consoleProducers: consoleResults,
         ratioToJavaConsoleProducer: consoleRatio,
@@ -160,7 +168,7 @@ async function runContender(contender: Contender, records: number): Promise<RunR
   const topic = `bench-${contender.name.replace(/\W+/g, '-')}-${Date.now()}`
   await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true })
   const job: BenchJob = { brokers, topic, count: records, codec }
-  const result = await runChild(fileURLToPath(new URL(contender.script, import.meta.url)), jobToEnv(job))
+  const result = await runChild(fileURLToPath(new URL(contender.script, import.meta.url)), { ...jobToEnv(job), ...contender.env })
   const offsets = await admin.fetchTopicOffsets(topic)
   const landed = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
   if (result.records !== records || landed !== records) {
