@@ -83,24 +83,39 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
   const common: Attributes = { [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_KAFKA }
   if (options.clientId !== undefined) common[semconv.ATTR_MESSAGING_CLIENT_ID] = options.clientId
 
+  // Attribute sets are made once per topic (and per topic-partition), not per message: with no SDK
+  // registered the tracing must cost next to nothing, and with one the SDK copies them anyway.
+  const topicAttributes = cached((topic: string): Attributes => ({
+    ...common,
+    [semconv.ATTR_MESSAGING_DESTINATION_NAME]: topic,
+    [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
+    [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
+  }))
+  const partitionAttributes = cached((id: string): Attributes => {
+    const [topic, partitionId] = id.split('\u0000') as [string, string]
+    return partitionId === '' ? topicAttributes(topic) : { ...topicAttributes(topic), [semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID]: partitionId }
+  })
+  const spanNames = cached((topic: string) => `send ${topic}`)
+
   const records = (): OperatorFunction<OutgoingRecord<T>, OutgoingRecord<T>> => (source) =>
     new Observable<OutgoingRecord<T>>((subscriber) =>
       source.subscribe({
         next(record) {
           const parent = options.parentContext?.(record.source) ?? contextApi.active()
-          const attributes: Attributes = {
-            ...common,
-            [semconv.ATTR_MESSAGING_DESTINATION_NAME]: record.topic,
-            [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
-            [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
-            [semconv.ATTR_MESSAGING_MESSAGE_BODY_SIZE]: record.value?.length ?? 0,
+          const span = tracer.startSpan(spanNames(record.topic), { kind: SpanKind.PRODUCER, attributes: topicAttributes(record.topic) }, parent)
+          if (span.isRecording()) {
+            if (record.value === null && record.key !== null) span.setAttribute(semconv.ATTR_MESSAGING_KAFKA_MESSAGE_TOMBSTONE, true)
+            if (options.recordMessageKey === true && record.key !== null) span.setAttribute(semconv.ATTR_MESSAGING_KAFKA_MESSAGE_KEY, record.key.toString('utf8'))
           }
-          if (record.value === null && record.key !== null) attributes[semconv.ATTR_MESSAGING_KAFKA_MESSAGE_TOMBSTONE] = true
-          if (options.recordMessageKey === true && record.key !== null) attributes[semconv.ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = record.key.toString('utf8')
-          const span = tracer.startSpan(`send ${record.topic}`, { kind: SpanKind.PRODUCER, attributes }, parent)
-          const carrier: Record<string, string> = {}
-          propagation.inject(trace.setSpan(parent, span), carrier)
-          subscriber.next({ ...record, headers: { ...record.headers, ...carrier }, [RECORD_SPAN]: span } as OutgoingRecord<T>)
+          const recording = span.isRecording()
+          // A non-recording span carries its parent's span context: propagating the parent is the same.
+          let injected: Record<string, string> | undefined
+          propagation.inject(recording ? trace.setSpan(parent, span) : parent, undefined, {
+            set: (_carrier, name, value) => ((injected ??= {})[name] = value),
+          })
+          // Nothing recorded and nothing to propagate (no SDK, no propagator): the record goes on as it was.
+          if (!recording && injected === undefined) return subscriber.next(record)
+          subscriber.next({ ...record, headers: { ...record.headers, ...injected }, ...(recording ? { [RECORD_SPAN]: span } : {}) } as OutgoingRecord<T>)
         },
         error: (error) => subscriber.error(error),
         complete: () => subscriber.complete(),
@@ -109,13 +124,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
 
   const instrumentation: SinkInstrumentation = {
     async request(batch: RecordBatch<unknown>, attempt: number, send: () => Promise<ProduceAck>): Promise<ProduceAck> {
-      const attributes: Attributes = {
-        ...common,
-        [semconv.ATTR_MESSAGING_DESTINATION_NAME]: batch.topic,
-        [semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(batch.partition),
-        [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
-        [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
-      }
+      const attributes = partitionAttributes(`${batch.topic}\u0000${batch.partition}`)
       const links: Link[] = []
       for (const record of batch.records) {
         const span = (record as TracedRecord)[RECORD_SPAN]
@@ -123,11 +132,8 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
         links.push({ context: span.spanContext() })
         if (attempt > 1) span.addEvent('retry', { attempt })
       }
-      const batchSpan = tracer.startSpan(
-        `send ${batch.topic}`,
-        { kind: SpanKind.CLIENT, links, attributes: { ...attributes, [semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: batch.records.length } },
-        ROOT_CONTEXT,
-      )
+      const batchSpan = tracer.startSpan(spanNames(batch.topic), { kind: SpanKind.CLIENT, links, attributes }, ROOT_CONTEXT)
+      batchSpan.setAttribute(semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT, batch.records.length)
       if (attempt > 1) retries.add(1, attributes)
       batchSize.record(batch.records.length, attributes)
       const started = performance.now()
@@ -148,8 +154,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
     },
     settled(record: OutgoingRecord<unknown>, report: DeliveryReport<unknown>): void {
       const span = (record as TracedRecord)[RECORD_SPAN]
-      const attributes: Attributes = { ...common, [semconv.ATTR_MESSAGING_DESTINATION_NAME]: report.topic }
-      if (report.partition !== undefined) attributes[semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(report.partition)
+      const attributes = partitionAttributes(`${report.topic}\u0000${report.partition ?? ''}`)
       if (report.status === 'delivered') {
         sentMessages.add(1, attributes)
         if (span === undefined) return
@@ -171,4 +176,17 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
     },
   }
   return { records, instrumentation }
+}
+
+/** Memoizes a one-argument function of a string (topic names, topic-partition ids: few, long-lived). */
+function cached<V>(make: (key: string) => V): (key: string) => V {
+  const values = new Map<string, V>()
+  return (key) => {
+    let value = values.get(key)
+    if (value === undefined) {
+      value = make(key)
+      values.set(key, value)
+    }
+    return value
+  }
 }
