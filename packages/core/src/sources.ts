@@ -3,16 +3,16 @@ import type { Readable } from 'node:stream'
 import { InvalidOptionError } from './errors.js'
 import type { KafkaSink } from './operators/toKafka.js'
 
-/** Reads a pull source only while the sink has room; without a sink, reads as fast as it can. */
-type RoomSignal = Pick<KafkaSink<unknown>, 'hasRoom' | 'whenRoom' | 'attachPullSource'>
+/** Reads a pull source only while the sink has room, and stops when it closes; without a sink, reads as fast as it can. */
+type RoomSignal = Pick<KafkaSink<unknown>, 'hasRoom' | 'whenRoom' | 'attachPullSource' | 'closing'>
 
 // Reading in a tight loop would starve timers (linger) and sockets (acks): give them a turn this often.
 const EVENTS_PER_TURN = 256
 
 /**
  * An Observable that pulls from an (async) iterable, one event at a time, and only while `sink` has room,
- * so memory stays flat whatever the input size. Unsubscribing stops reading and calls the iterator's
- * `return()` (closing generators, files and streams).
+ * so memory stays flat whatever the input size. When the sink closes it stops reading and completes.
+ * Unsubscribing stops reading and calls the iterator's `return()` (closing generators, files and streams).
  *
  * @example
  * async function* orders() { for (let i = 0; i < 1e6; i++) yield { id: i } }
@@ -31,6 +31,8 @@ export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | Iterable<T>, s
           if (sink !== undefined && !sink.hasRoom()) await sink.whenRoom()
           else if (count % EVENTS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve))
           if (stopped) return
+          // A closing sink takes no more: complete, so that what the operators hold flushes to it.
+          if (sink?.closing === true) break
           const step = await iterator.next()
           if (stopped) return
           if (step.done === true) break

@@ -5,6 +5,7 @@ import {
   DeliveryTimeoutError,
   InvalidOptionError,
   KafkaConnectionError,
+  ProducerClosedError,
   RecordTooLargeError,
   TopicflowError,
   messageOf,
@@ -82,6 +83,14 @@ export interface SinkConfig {
   readonly instrumentation: SinkInstrumentation | undefined
 }
 
+/** What `close()` hands back. */
+export interface CloseResult {
+  /** Events of the records that were not acknowledged by the deadline (queued, or in flight and so possibly landed). Never dropped: here, and as failed reports. */
+  readonly undelivered: readonly unknown[]
+  /** Whether every record was settled before the deadline. */
+  readonly drained: boolean
+}
+
 /** Counters of a sink over all its subscriptions. */
 export interface SinkStats {
   /** Records acknowledged (or sent, with acks 0). */
@@ -114,6 +123,9 @@ export class KafkaSink<T> {
   #buffered = 0
   #pullSources = 0
   #roomWaiters: Array<() => void> = []
+  #closing = false
+  readonly #runs = new Set<{ readonly done: Promise<void>; abort(error: ProducerClosedError): void }>()
+  readonly #undelivered: unknown[] = []
 
   constructor(
     readonly transport: Transport,
@@ -153,14 +165,59 @@ export class KafkaSink<T> {
     return this.#buffered < this.config.pullAheadBytes && metadataLookupsSettled(this.transport) === undefined
   }
 
-  /** Resolves once `hasRoom()` would be true. */
+  /** Resolves once `hasRoom()` would be true, or the sink is closing. */
   async whenRoom(): Promise<void> {
     for (;;) {
+      if (this.#closing) return
       const lookups = metadataLookupsSettled(this.transport)
       if (lookups !== undefined) await lookups
       else if (this.#buffered < this.config.pullAheadBytes) return
       else await new Promise<void>((resolve) => this.#roomWaiters.push(resolve))
     }
+  }
+
+  /** True once `close()` was called: pull sources stop reading and complete, so everything upstream flushes. */
+  get closing(): boolean {
+    return this.#closing
+  }
+
+  /**
+   * Shuts down gracefully: pull sources stop reading and complete (so `batch` flushes what it holds), every
+   * record already taken is sent, and the sink waits for the acknowledgements up to `timeoutMs`. Then any
+   * record still unacknowledged is failed with `ProducerClosedError` (a failed report in `'report'` mode,
+   * part of the stream's `DeliveryFailedError` in `'fail'` mode) and its event is returned in
+   * `undelivered`: nothing is dropped. Push sources should be completed by their owner (`drainOnSignal`
+   * takes a callback for that).
+   *
+   * @example
+   * process.once('SIGTERM', async () => {
+   *   const { undelivered } = await sink.close({ timeoutMs: 10_000 })
+   *   if (undelivered.length > 0) saveForLater(undelivered)
+   * })
+   */
+  async close(options: { readonly timeoutMs?: number } = {}): Promise<CloseResult> {
+    const timeoutMs = integerOption('close.timeoutMs', options.timeoutMs, 30_000, 0)
+    this.#closing = true
+    const waiters = this.#roomWaiters
+    this.#roomWaiters = []
+    for (const wake of waiters) wake()
+    const allDone = (): Promise<unknown> => Promise.all([...this.#runs].map((run) => run.done))
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timedOut = await Promise.race([
+      // Runs may start while closing (a source that flushes late); wait until none is left.
+      (async () => {
+        while (this.#runs.size > 0) await allDone()
+        return false
+      })(),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+    ])
+    clearTimeout(timer)
+    if (timedOut) {
+      const error = new ProducerClosedError(`The sink was closed: not acknowledged within the close timeout of ${timeoutMs} ms`)
+      for (const run of this.#runs) run.abort(error)
+      await allDone()
+    }
+    return { undelivered: [...this.#undelivered], drained: !timedOut }
   }
 
   /**
@@ -222,6 +279,34 @@ export class KafkaSink<T> {
       upstream?.unsubscribe()
     }
     const unsentRecords: OutgoingRecord<T>[] = []
+    // Batches in flight, so that a close deadline can fail them (their outcome unknown) and ignore the answer.
+    const inFlight = new Set<RecordBatch<T>>()
+    let abandoned: ProducerClosedError | undefined
+    let markDone: () => void = () => undefined
+    const run = {
+      done: new Promise<void>((resolve) => (markDone = resolve)),
+      abort: (error: ProducerClosedError): void => {
+        if (finishing || closed) return
+        abandoned = error
+        for (const sent of inFlight) {
+          fail(sent, error)
+          for (const record of sent.records) this.#undelivered.push(record.source)
+        }
+        for (const lane of lanes.values()) {
+          for (const queued of lane.queue) {
+            fail(queued, error)
+            for (const record of queued.records) this.#undelivered.push(record.source)
+            this.#release(queued.sizeBytes)
+          }
+          lane.queue.length = 0
+        }
+        stopUpstream()
+        upstreamEnded ??= { failed: false }
+        active = 0
+        settle()
+      },
+    }
+    this.#runs.add(run)
 
     const openSession = (): Promise<ProducerSession> =>
       (session ??= this.transport
@@ -270,6 +355,15 @@ export class KafkaSink<T> {
     }
 
     const deliver = async (sent: RecordBatch<T>): Promise<void> => {
+      inFlight.add(sent)
+      try {
+        await attemptDelivery(sent)
+      } finally {
+        inFlight.delete(sent)
+      }
+    }
+
+    const attemptDelivery = async (sent: RecordBatch<T>): Promise<void> => {
       const policy = sent.retry ?? DEFAULT_RETRY_POLICY
       const deadline = sent.createdAt + policy.deliveryTimeoutMs
       const request: ProduceRequest = {
@@ -288,7 +382,7 @@ export class KafkaSink<T> {
           if (attempt > 1) stats.retries++
           const wrapRequest = config.instrumentation?.request
           const ack = await (wrapRequest === undefined ? producer.send(request) : wrapRequest(sent, attempt, () => producer.send(request)))
-          if (closed) return
+          if (closed || abandoned !== undefined) return
           stats.delivered += sent.records.length
           for (let i = 0; i < sent.records.length; i++) {
             const record = sent.records[i]!
@@ -306,7 +400,7 @@ export class KafkaSink<T> {
         } catch (caught) {
           error = typed(caught, sent)
         }
-        if (closed) return
+        if (closed || abandoned !== undefined) return
         if (error instanceof RecordTooLargeError && sent.records.length > 1) {
           // The broker refused the batch as too large: split it, as Java does, so only the culprit fails.
           const half = Math.ceil(sent.records.length / 2)
@@ -318,7 +412,7 @@ export class KafkaSink<T> {
           const wait = policy.backoffMs(attempt)
           if (Date.now() + wait < deadline) {
             await sleep(wait)
-            if (closed) return
+            if (closed || abandoned !== undefined) return
             continue
           }
           error = new DeliveryTimeoutError(policy.deliveryTimeoutMs, attempt, {
@@ -348,8 +442,9 @@ export class KafkaSink<T> {
       const sent = next
       void deliver(sent).then(() => {
         lane.busy = false
-        active--
         this.#release(sent.sizeBytes)
+        if (abandoned !== undefined) return
+        active--
         pump(lane)
         settle()
       })
@@ -359,8 +454,13 @@ export class KafkaSink<T> {
       finishing = true
       const opened = session
       session = undefined
-      if (opened === undefined) return end()
-      void opened.then((s) => s.close()).then(end, end)
+      const ended = (): void => {
+        this.#runs.delete(run)
+        markDone()
+        end()
+      }
+      if (opened === undefined) return ended()
+      void opened.then((s) => s.close()).then(ended, ended)
     }
 
     const settle = (): void => {
@@ -386,6 +486,11 @@ export class KafkaSink<T> {
 
     const accept = (item: RecordBatch<T> | OutgoingRecord<T>): void => {
       let incoming = isBatch(item) ? item : singleBatch(item)
+      if (abandoned !== undefined) {
+        fail(incoming, abandoned)
+        for (const record of incoming.records) this.#undelivered.push(record.source)
+        return
+      }
       if (failure !== undefined) {
         for (const record of incoming.records) unsentRecords.push(record)
         return
@@ -458,6 +563,8 @@ export class KafkaSink<T> {
 
     return () => {
       const wasFinished = finishing
+      this.#runs.delete(run)
+      markDone()
       closed = true
       upstream?.unsubscribe()
       for (const timer of timers) clearTimeout(timer)
