@@ -11,10 +11,13 @@ interface KafkajsErrorShape {
 const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound', 'KafkaJSMetadataNotLoaded'])
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 
-/** kafkajs wraps the last error of its own retries; the broker's answer is the one that classifies. */
+// kafkajs wraps the error that ended its own retries in these; the one inside is what classifies.
+const WRAPPERS = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError'])
+
+/** The broker's (or the socket's) own error inside kafkajs's retry wrappers. */
 function innermost(error: unknown): KafkajsErrorShape {
   let current = error as KafkajsErrorShape
-  while (current?.name === 'KafkaJSNumberOfRetriesExceeded' && current.cause !== undefined) current = current.cause as KafkajsErrorShape
+  while (current?.name !== undefined && WRAPPERS.has(current.name) && current.cause !== undefined) current = current.cause as KafkajsErrorShape
   return current ?? {}
 }
 

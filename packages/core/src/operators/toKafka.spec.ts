@@ -128,6 +128,15 @@ describe('toKafka', () => {
     expect(elapsed).toBeLessThan(1_000)
   })
 
+  it('bounds a request in flight by the delivery deadline: a hanging request fails the batch at the deadline', async () => {
+    const started = Date.now()
+    const reports = await firstValueFrom(
+      from([batchOf(0, 'a', 'b')]).pipe(retry<string>({ deliveryTimeoutMs: 100 }), toKafka(memory({ latencyMs: 5_000 }), { onError: 'report' }), toArray()),
+    )
+    expect(Date.now() - started).toBeLessThan(1_000)
+    expect(reports.map((r) => r.status === 'failed' && r.error instanceof DeliveryTimeoutError && r.source)).toEqual(['a', 'b'])
+  })
+
   it('splits a batch the broker refuses as too large, so only the oversized record fails', async () => {
     const transport = memory({
       beforeSend: (request) => {

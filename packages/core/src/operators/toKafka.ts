@@ -381,7 +381,10 @@ export class KafkaSink<T> {
           stats.requests++
           if (attempt > 1) stats.retries++
           const wrapRequest = config.instrumentation?.request
-          const ack = await (wrapRequest === undefined ? producer.send(request) : wrapRequest(sent, attempt, () => producer.send(request)))
+          // The delivery deadline bounds a request in flight too (as Java's delivery.timeout.ms does):
+          // a client that retries connections inside one send must not hold the batch past it.
+          const send = (): Promise<ProduceAck> => beforeDeadline(producer.send(request), deadline, policy.deliveryTimeoutMs, sent, attempt)
+          const ack = await (wrapRequest === undefined ? send() : wrapRequest(sent, attempt, send))
           if (closed || abandoned !== undefined) return
           stats.delivered += sent.records.length
           for (let i = 0; i < sent.records.length; i++) {
@@ -398,6 +401,11 @@ export class KafkaSink<T> {
           }
           return
         } catch (caught) {
+          if (caught instanceof DeliveryTimeoutError) {
+            if (closed || abandoned !== undefined) return
+            fail(sent, caught)
+            return
+          }
           error = typed(caught, sent)
         }
         if (closed || abandoned !== undefined) return
@@ -635,4 +643,32 @@ function instrumentationOption(value: SinkInstrumentation | undefined): SinkInst
     if (value[hook] !== undefined && typeof value[hook] !== 'function') throw new InvalidOptionError(`toKafka.instrumentation.${hook}`, 'a function', value[hook])
   }
   return value
+}
+
+/** `request`, or a `DeliveryTimeoutError` for `batch` once `deadline` (epoch ms) passes first. */
+function beforeDeadline<V, T>(request: Promise<V>, deadline: number, deliveryTimeoutMs: number, batch: RecordBatch<T>, attempt: number): Promise<V> {
+  return new Promise<V>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new DeliveryTimeoutError(deliveryTimeoutMs, attempt, {
+            topic: batch.topic,
+            partition: batch.partition,
+            sources: batch.records.map((r) => r.source),
+            cause: new Error('a produce request was still unanswered at the delivery deadline (it may yet land)'),
+          }),
+        ),
+      Math.max(0, deadline - Date.now()),
+    )
+    request.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
 }
