@@ -6,6 +6,7 @@ export { compress } from './operators/compress.js'
 export { retry, DEFAULT_RETRY_POLICY, type RetryOptions } from './operators/retry.js'
 export { toKafka, KafkaSink, type ToKafkaOptions, type SinkConfig, type SinkStats, type SinkInstrumentation, type CloseResult } from './operators/toKafka.js'
 export { drainOnSignal, type DrainOnSignalOptions } from './drainOnSignal.js'
+export { deadLetterQueue, DEAD_LETTER_HEADERS, type DeadLetterQueue, type DeadLetterQueueOptions, type DeadLetterStage } from './deadLetters.js'
 export { fromAsyncIterable, fromReadable } from './sources.js'
 export { createSender, type Sender } from './sender.js'
 export { json, string, bytes, type Serializer } from './serializers.js'
@@ -47,6 +48,7 @@ export {
   type RetryPolicy,
   type Delivered,
   type Failed,
+  type DeadLettered,
   type DeliveryReport,
 } from './records.js'
 export type { AcksLevel, Transport, ProducerSession, ProducerSessionOptions, ProduceRequest, ProduceAck, WireRecord } from './transport.js'

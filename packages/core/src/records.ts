@@ -69,10 +69,24 @@ export interface Failed<T> {
   readonly partition: number | undefined
   readonly error: TopicflowError
   readonly source: T
+  /** The record as it was to be sent (key, value and headers bytes), for a dead-letter topic. */
+  readonly record?: OutgoingRecord<T>
+}
+
+/** A record that failed and was written to a dead-letter topic instead (see `deadLetterQueue`). */
+export interface DeadLettered<T> {
+  readonly status: 'dead-lettered'
+  readonly topic: string
+  readonly partition: number | undefined
+  /** Why it could not be delivered. */
+  readonly error: TopicflowError
+  readonly source: T
+  /** Where the dead letter landed. */
+  readonly deadLetter: { readonly topic: string; readonly partition: number; readonly offset: number }
 }
 
 /** The outcome of one record: the sink emits exactly one per record it accepted. */
-export type DeliveryReport<T> = Delivered<T> | Failed<T>
+export type DeliveryReport<T> = Delivered<T> | Failed<T> | DeadLettered<T>
 
 /**
  * Bytes a record takes in a v2 record batch, before compression: key, value, header keys and values,

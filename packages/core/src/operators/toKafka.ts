@@ -330,8 +330,9 @@ export class KafkaSink<T> {
 
     const instrumented = config.instrumentation?.settled
     const report = (record: OutgoingRecord<T>, outcome: DeliveryReport<T>, emit: boolean): void => {
-      if (emit) subscriber.next(outcome)
-      instrumented?.(record, outcome)
+      const withRecord = outcome.status === 'failed' ? { ...outcome, record } : outcome
+      if (emit) subscriber.next(withRecord)
+      instrumented?.(record, withRecord)
     }
 
     const fail = (failedBatch: RecordBatch<T>, error: TopicflowError): void => {

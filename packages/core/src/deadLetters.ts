@@ -1,0 +1,171 @@
+import { mergeMap, Observable, Subject, type OperatorFunction } from 'rxjs'
+import { describeValue, InvalidOptionError, messageOf, SerializationError, withSources, type TopicflowError } from './errors.js'
+import { batch } from './operators/batch.js'
+import { partition } from './operators/partition.js'
+import { retry } from './operators/retry.js'
+import { isLegalTopicName } from './operators/serialize.js'
+import { KafkaSink, type ToKafkaOptions } from './operators/toKafka.js'
+import type { DeliveryReport, Failed, OutgoingRecord, RecordHeaders } from './records.js'
+import type { Transport } from './transport.js'
+
+/** Options of `deadLetterQueue`. */
+export interface DeadLetterQueueOptions {
+  /** The dead-letter topic. It must exist (or be auto-created by the broker). */
+  readonly topic: string
+  /** The sink options for dead letters (acks, timeouts). Default acks all. */
+  readonly sink?: Omit<ToKafkaOptions, 'onError' | 'instrumentation'>
+}
+
+/** Header names on each dead letter, in the style of Kafka Connect's `__connect.errors.*`. */
+export const DEAD_LETTER_HEADERS = {
+  topic: '__topicflow.errors.topic',
+  partition: '__topicflow.errors.partition',
+  stage: '__topicflow.errors.stage',
+  exceptionClass: '__topicflow.errors.exception.class.name',
+  exceptionMessage: '__topicflow.errors.exception.message',
+  timestamp: '__topicflow.errors.timestamp',
+} as const
+
+/** Where a record failed: making its bytes, or sending them. */
+export type DeadLetterStage = 'serialize' | 'send'
+
+/** A dead-letter topic for a pipeline: what failed goes there with headers that say why, instead of being lost. */
+export interface DeadLetterQueue<T> {
+  /**
+   * The `onError` of `serialize` and `key`: the event, as JSON if it can be written so (else a description),
+   * goes to the dead-letter topic with stage `serialize`.
+   */
+  readonly serializationError: (error: SerializationError) => void
+  /**
+   * An operator after `toKafka(…, { onError: 'report' })`: each failed record's original key, value and
+   * headers go to the dead-letter topic with stage `send`, and its report becomes `dead-lettered` (or stays
+   * `failed`, with the dead-letter error, if that write fails too). Other reports pass unchanged.
+   */
+  readonly reports: () => OperatorFunction<DeliveryReport<T>, DeliveryReport<T>>
+  /** Counts: written, and failed to write (those stay failed and are reported). */
+  readonly stats: { deadLettered: number; failed: number }
+  /** Waits until every dead letter is written, then releases the dead-letter producer. */
+  close(): Promise<void>
+}
+
+interface PendingLetter {
+  readonly settle: (outcome: DeliveryReport<PendingLetter>) => void
+}
+
+/**
+ * A dead-letter queue on `transport`: failed records are written to `options.topic` with their original key
+ * and value bytes (or the event as JSON when it could not be serialized), the original headers, and
+ * `__topicflow.errors.*` headers naming the stage, the error class and message, the original topic and
+ * partition, and the time. A poison record never blocks the others: it is set aside and the stream goes on.
+ *
+ * @example
+ * const dlq = deadLetterQueue<Order>(transport, { topic: 'orders.dlq' })
+ * orders$.pipe(
+ *   serialize('orders', json(), { onError: dlq.serializationError }),
+ *   partition(transport), batch(), toKafka(transport, { onError: 'report' }), dlq.reports(),
+ * ).subscribe({ complete: () => void dlq.close() })
+ */
+export function deadLetterQueue<T>(transport: Transport, options: DeadLetterQueueOptions): DeadLetterQueue<T> {
+  if (!isLegalTopicName(options?.topic)) throw new InvalidOptionError('deadLetterQueue.topic', 'a legal Kafka topic name', options?.topic)
+  const topic = options.topic
+  const sink = new KafkaSink<PendingLetter>(transport, { acks: 'all', ...options.sink, onError: 'report' })
+  const letters = new Subject<OutgoingRecord<PendingLetter>>()
+  const stats = { deadLettered: 0, failed: 0 }
+  const unsettled = new Set<PendingLetter>()
+  let idle: (() => void) | undefined
+  // If the dead-letter stream itself stops (say, its topic does not exist), every letter waiting and every
+  // later one fails at once rather than hang.
+  let broken: TopicflowError | undefined
+  const failAll = (error: unknown): void => {
+    broken = withSources(error, [], { topic })
+    for (const letter of [...unsettled]) letter.settle({ status: 'failed', topic, partition: undefined, error: broken, source: letter })
+  }
+  const written = new Promise<void>((resolve) =>
+    letters.pipe(partition(transport), batch({ lingerMs: 5 }), retry(), sink.operator()).subscribe({
+      next: (outcome) => outcome.source.settle(outcome),
+      error: (error: unknown) => {
+        failAll(error)
+        resolve()
+      },
+      complete: resolve,
+    }),
+  )
+
+  const write = (headers: RecordHeaders, key: Buffer | null, value: Buffer | null, failure: { stage: DeadLetterStage; error: unknown; topic: string; partition: number | undefined }): Promise<DeliveryReport<PendingLetter>> =>
+    new Promise((resolve) => {
+      const letter: PendingLetter = {
+        settle: (outcome) => {
+          if (!unsettled.delete(letter)) return
+          if (outcome.status === 'delivered') stats.deadLettered++
+          else stats.failed++
+          if (unsettled.size === 0) idle?.()
+          resolve(outcome)
+        },
+      }
+      unsettled.add(letter)
+      if (broken !== undefined) return letter.settle({ status: 'failed', topic, partition: undefined, error: broken, source: letter })
+      const errorHeaders: Record<string, string> = {
+        [DEAD_LETTER_HEADERS.topic]: failure.topic,
+        [DEAD_LETTER_HEADERS.stage]: failure.stage,
+        [DEAD_LETTER_HEADERS.exceptionClass]: (failure.error as Error)?.name ?? 'Error',
+        [DEAD_LETTER_HEADERS.exceptionMessage]: messageOf(failure.error),
+        [DEAD_LETTER_HEADERS.timestamp]: String(Date.now()),
+      }
+      if (failure.partition !== undefined) errorHeaders[DEAD_LETTER_HEADERS.partition] = String(failure.partition)
+      letters.next({ topic, key, value, headers: { ...headers, ...errorHeaders }, timestamp: Date.now(), source: letter })
+    })
+
+  const serializationError = (error: SerializationError): void => {
+    if (!(error instanceof SerializationError)) throw new InvalidOptionError('deadLetterQueue.serializationError', 'a SerializationError', error)
+    void write({}, null, Buffer.from(eventAsJson(error.event), 'utf8'), { stage: 'serialize', error, topic: error.topic ?? '', partition: undefined })
+  }
+
+  const reports = (): OperatorFunction<DeliveryReport<T>, DeliveryReport<T>> => (source) =>
+    source.pipe(
+      mergeMap((report) => {
+        if (report.status !== 'failed' || report.record === undefined) return [report]
+        const failed: Failed<T> = report
+        const record = failed.record!
+        return new Observable<DeliveryReport<T>>((subscriber) => {
+          void write(record.headers, record.key, record.value, { stage: 'send', error: failed.error, topic: failed.topic, partition: failed.partition }).then((outcome) => {
+            if (outcome.status === 'delivered') {
+              subscriber.next({
+                status: 'dead-lettered',
+                topic: failed.topic,
+                partition: failed.partition,
+                error: failed.error,
+                source: failed.source,
+                deadLetter: { topic: outcome.topic, partition: outcome.partition, offset: outcome.offset },
+              })
+            } else {
+              // The dead letter could not be written either (counted in stats.failed): the record stays failed.
+              subscriber.next(failed)
+            }
+            subscriber.complete()
+          })
+        })
+      }),
+    )
+
+  return {
+    serializationError,
+    reports,
+    stats,
+    async close() {
+      if (unsettled.size > 0) await new Promise<void>((resolve) => (idle = resolve))
+      letters.complete()
+      await written
+    },
+  }
+}
+
+/** The event as JSON for a dead letter; an event JSON cannot carry (cycles, BigInt) as its description. */
+function eventAsJson(event: unknown): string {
+  try {
+    const text = JSON.stringify(event)
+    if (text !== undefined) return text
+  } catch {
+    // not JSON-able: fall through
+  }
+  return JSON.stringify({ unserializable: describeValue(event) })
+}
