@@ -12,7 +12,7 @@
  * Last, the cost of Avro: `--avro-events` events through `serialize` with `@topicflow/avro` against avsc's
  * own `toBuffer`, with a real schema registry (0 skips it).
  *
- *   npm run bench -- [--count 200000] [--rounds 3] [--rss-count 1000000] [--codec zstd] [--console-lines 1000000] [--avro-events 200000] [--json]
+ *   npm run bench -- [--count 200000] [--rounds 3] [--rss-count 1000000] [--rss-count-large 5000000] [--codec zstd] [--console-lines 1000000] [--avro-events 200000] [--json]
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
     count: { type: 'string', default: '200000' },
     rounds: { type: 'string', default: '3' },
     'rss-count': { type: 'string', default: '1000000' },
+    'rss-count-large': { type: 'string', default: '5000000' },
     codec: { type: 'string', default: 'zstd' },
     'console-lines': { type: 'string', default: '1000000' },
     'avro-events': { type: 'string', default: '200000' },
@@ -55,6 +56,7 @@ const { values: args } = parseArgs({
 const count = positiveInteger('--count', args.count)
 const rounds = positiveInteger('--rounds', args.rounds)
 const rssCount = positiveInteger('--rss-count', args['rss-count'])
+const rssCountLarge = args['rss-count-large'] === '0' ? 0 : positiveInteger('--rss-count-large', args['rss-count-large'])
 const consoleLines = args['console-lines'] === '0' ? 0 : positiveInteger('--console-lines', args['console-lines'])
 const avroEvents = args['avro-events'] === '0' ? 0 : positiveInteger('--avro-events', args['avro-events'])
 const codec = args.codec as Codec
@@ -84,6 +86,11 @@ try {
 
   log(`topicflow with a pull source of ${rssCount.toLocaleString('en')} orders, for peak RSS…`)
   const large = await runContender(CONTENDERS[0]!, rssCount)
+  let larger: RunResult | undefined
+  if (rssCountLarge > 0) {
+    log(`…and of ${rssCountLarge.toLocaleString('en')} orders`)
+    larger = await runContender(CONTENDERS[0]!, rssCountLarge)
+  }
 
   const rows = CONTENDERS.map((contender) => {
     const result = best.get(contender.name)!
@@ -110,6 +117,9 @@ try {
   console.log(`\ntopicflow / hand-batched kafkajs sendBatch: ${ratio}x records/s (target >= 1.0)`)
   console.log(`traced / untraced: ${tracedRatio}x with no SDK (target >= 0.95), ${tracedSdkRatio}x with the SDK and a batch span processor (target >= 0.8)`)
   console.log(`topicflow peak RSS for ${rssCount.toLocaleString('en')} records from a pull source: ${Math.round(large.peakRssMb)} MB (target < 300 MB), ${Math.round(large.records / large.seconds).toLocaleString('en')} records/s`)
+  if (larger !== undefined) {
+    console.log(`…for ${rssCountLarge.toLocaleString('en')} records: ${Math.round(larger.peakRssMb)} MB, ${round2(larger.peakRssMb / large.peakRssMb)}x the ${rssCount.toLocaleString('en')}-record peak (target <= 1.2x and < 250 MB)`)
+  }
   const consoleResults = consoleLines > 0 ? await compareConsoleProducers(consoleLines) : []
   const consoleRatio = consoleResults.length === 2 ? round2(consoleResults[0]!.recordsPerSec / consoleResults[1]!.recordsPerSec) : undefined
   if (consoleResults.length > 0) {
@@ -127,7 +137,7 @@ try {
         results: rows,
         ratioToKafkajsSendBatch: ratio,
         tracedToUntraced: { noSdk: tracedRatio, sdk: tracedSdkRatio },
-        pullSource: { records: large.records, peakRssMb: Math.round(large.peakRssMb) },
+        pullSource: { records: large.records, peakRssMb: Math.round(large.peakRssMb), ...(larger === undefined ? {} : { largerRecords: larger.records, largerPeakRssMb: Math.round(larger.peakRssMb) }) },
         consoleProducers: consoleResults,
         ratioToJavaConsoleProducer: consoleRatio,
         avro,
