@@ -7,13 +7,21 @@ import { startKafka, startSchemaRegistry } from '@topicflow/testkit'
  * unknown topic is an error the tests can see.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [cluster, registry] = await Promise.all([
+  const [kafka, schemaRegistry] = await Promise.allSettled([
     startKafka({
       brokers: 1,
       brokerConfig: { 'auto.create.topics.enable': 'false' },
     }),
     startSchemaRegistry(),
   ])
+  // If one did not start, stop the other, so that nothing keeps the test process alive.
+  if (kafka.status === 'rejected' || schemaRegistry.status === 'rejected') {
+    if (kafka.status === 'fulfilled') await kafka.value.stop()
+    if (schemaRegistry.status === 'fulfilled') await schemaRegistry.value.stop()
+    throw kafka.status === 'rejected' ? kafka.reason : (schemaRegistry as PromiseRejectedResult).reason
+  }
+  const cluster = kafka.value
+  const registry = schemaRegistry.value
   project.provide('kafkaBrokers', cluster.bootstrapServers)
   project.provide('kafkaLogDir', cluster.external ? '' : cluster.logDir(0))
   project.provide('schemaRegistryUrl', registry.url)

@@ -97,7 +97,9 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const voters = nodes.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',')
   const replication = String(count)
   const minIsr = count === 3 ? '2' : '1'
-  const clusterId = randomBytes(16).toString('base64url')
+  // A base64url id can start with '-', which Kafka's tools read as an option (Kafka's own Uuid skips those).
+  let clusterId = randomBytes(16).toString('base64url')
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url')
 
   const cleanupOnExit = (): void => {
     for (const node of nodes) killGroup(node.process, 'SIGKILL')
