@@ -27,6 +27,10 @@ export function fromKafkajsError(error: unknown, context: { topic: string; parti
   const where = { topic: context.topic, partition: context.partition, cause: error }
   if (inner.type !== undefined && TOO_LARGE.has(inner.type)) return new RecordTooLargeError(context.sizeBytes ?? 0, undefined, where)
   if (inner.type === 'UNKNOWN_TOPIC_OR_PARTITION') return new UnknownTopicError(context.topic, { ...where, retriable: true })
+  if (inner.name === 'KafkaJSSASLAuthenticationError') {
+    // Wrong credentials do not get better by retrying; kafkajs's message names the user, never the password.
+    return new KafkaConnectionError(`Authentication failed at ${context.brokers}: ${inner.message ?? inner.name}`, { ...where, retriable: false })
+  }
   if (inner.name !== undefined && CONNECTION_ERRORS.has(inner.name)) {
     return new KafkaConnectionError(`${inner.message ?? inner.name} (brokers ${context.brokers})`, { ...where, retriable: true })
   }

@@ -9,6 +9,7 @@ import { probeBrokers } from './probe.js'
 import { resolveKafka } from './resolve.js'
 import { runJava } from './tools.js'
 import { freePorts, killGroup } from './processes.js'
+import { makeTestTls, type TestTls } from './security.js'
 
 /** Options of `startKafka`. */
 export interface StartKafkaOptions {
@@ -24,6 +25,20 @@ export interface StartKafkaOptions {
   readonly startTimeoutMs?: number
   /** Keep the data folder after `stop()` (for looking at logs). Default false. */
   readonly keepData?: boolean
+  /**
+   * A second listener, SASL_SSL on 127.0.0.1 (`secureBootstrapServers`): TLS with a CA made for this
+   * cluster, and SCRAM-SHA-512 users name → password. The PLAINTEXT listener stays for the brokers and
+   * for admin in tests.
+   */
+  readonly secure?: { readonly scramUsers: Readonly<Record<string, string>> }
+}
+
+/** The secure listener of a cluster started with `secure`. */
+export interface SecureListener {
+  /** `host:port[,…]` of the SASL_SSL listener. */
+  readonly bootstrapServers: string
+  /** The CA certificate (PEM) to trust. */
+  readonly caPem: string
 }
 
 /** One broker of the cluster. */
@@ -42,6 +57,8 @@ export interface KafkaCluster {
   readonly brokers: readonly BrokerInfo[]
   /** True when `KAFKA_BROKERS` named the cluster and nothing was started. */
   readonly external: boolean
+  /** The SASL_SSL listener, when started with `secure`. */
+  readonly secure: SecureListener | undefined
   /** Broker `i`'s `log.dirs` (where `<topic>-<partition>` folders live). */
   logDir(i: number): string
   /** Broker `i`'s log file. */
@@ -60,6 +77,7 @@ interface Node {
   readonly id: number
   readonly port: number
   readonly controllerPort: number
+  readonly securePort: number
   readonly dir: string
   process: ChildProcess | undefined
 }
@@ -86,11 +104,12 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   if (count !== 1 && count !== 3) throw new TestkitError(`brokers must be 1 or 3, got ${String(count)}`)
   const runtime = resolveKafka({ version: options.version })
   const dataDir = mkdtempSync(join(tmpdir(), 'topicflow-kafka-'))
-  const ports = await freePorts(count * 2)
+  const ports = await freePorts(count * 3)
   const nodes: Node[] = Array.from({ length: count }, (_, i) => ({
     id: i + 1,
-    port: ports[i * 2]!,
-    controllerPort: ports[i * 2 + 1]!,
+    port: ports[i * 3]!,
+    controllerPort: ports[i * 3 + 1]!,
+    securePort: ports[i * 3 + 2]!,
     dir: join(dataDir, `broker-${i + 1}`),
     process: undefined,
   }))
@@ -140,11 +159,14 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     await waitForMetadata(node, count, options.startTimeoutMs ?? 90_000, () => (node.process === undefined ? `the JVM exited: ${stderr}` : undefined))
   }
 
+  let tls: TestTls | undefined
   try {
+    tls = options.secure === undefined ? undefined : makeTestTls(dataDir, keytoolBeside(runtime.javaBin))
+    const scram = Object.entries(options.secure?.scramUsers ?? {}).flatMap(([name, password]) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`])
     await Promise.all(
       nodes.map(async (node) => {
-        writeNodeConfig(node, voters, replication, minIsr, options)
-        const format = await runJava(runtime, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', join(node.dir, 'server.properties')], {
+        writeNodeConfig(node, voters, replication, minIsr, options, tls)
+        const format = await runJava(runtime, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', join(node.dir, 'server.properties'), ...scram], {
           timeoutMs: 120_000,
         })
         if (format.code !== 0) throw new TestkitError(`Kafka's StorageTool could not format ${node.dir}: ${format.stderr || format.stdout}`)
@@ -179,6 +201,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       return nodes.map((n) => ({ id: n.id, host: '127.0.0.1', port: n.port, running: n.process !== undefined }))
     },
     external: false,
+    secure: tls === undefined ? undefined : { bootstrapServers: nodes.map((n) => `127.0.0.1:${n.securePort}`).join(','), caPem: tls.caPem },
     logDir: (i) => join(nodeAt(i).dir, 'data'),
     serverLog: (i) => join(nodeAt(i).dir, 'server.log'),
     killBroker: (i) => stopNode(nodeAt(i), 'SIGKILL'),
@@ -196,15 +219,28 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   }
 }
 
-function writeNodeConfig(node: Node, voters: string, replication: string, minIsr: string, options: StartKafkaOptions): void {
+function writeNodeConfig(node: Node, voters: string, replication: string, minIsr: string, options: StartKafkaOptions, tls: TestTls | undefined): void {
+  const secure: Record<string, string> =
+    tls === undefined
+      ? {}
+      : {
+          'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+          'listener.name.secure.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+          'listener.name.secure.ssl.keystore.location': tls.keystore,
+          'listener.name.secure.ssl.keystore.type': 'PKCS12',
+          'listener.name.secure.ssl.keystore.password': tls.password,
+          'listener.name.secure.ssl.key.password': tls.password,
+        }
+  const secureListener = tls === undefined ? '' : `,SECURE://127.0.0.1:${node.securePort}`
   const config: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': String(node.id),
     'controller.quorum.voters': voters,
-    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}`,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${secureListener}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}${secureListener}`,
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${tls === undefined ? '' : ',SECURE:SASL_SSL'}`,
+    ...secure,
     'inter.broker.listener.name': 'PLAINTEXT',
     'log.dirs': join(node.dir, 'data'),
     'num.partitions': String(options.numPartitions ?? 1),
@@ -273,6 +309,7 @@ function externalCluster(bootstrapServers: string): KafkaCluster {
     bootstrapServers,
     brokers,
     external: true,
+    secure: undefined,
     logDir: () => {
       throw new TestkitError('log directories are not available on an external cluster (KAFKA_BROKERS is set)')
     },
@@ -284,4 +321,9 @@ function externalCluster(bootstrapServers: string): KafkaCluster {
     startBroker: unavailable,
     stop: async () => undefined,
   }
+}
+
+/** The keytool of the JDK whose java runs the brokers (`java` on the PATH: keytool on the PATH too). */
+function keytoolBeside(javaBin: string): string {
+  return javaBin === 'java' ? 'keytool' : join(dirname(javaBin), 'keytool')
 }

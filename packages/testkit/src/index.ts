@@ -1,4 +1,4 @@
-export { startKafka, type StartKafkaOptions, type KafkaCluster, type BrokerInfo } from './cluster.js'
+export { startKafka, type StartKafkaOptions, type KafkaCluster, type BrokerInfo, type SecureListener } from './cluster.js'
 export { resolveKafka, findJava, cacheDir, fetchOnce, DEFAULT_KAFKA_VERSION, type KafkaRuntime } from './resolve.js'
 export { runKafkaTool, type ToolResult } from './tools.js'
 export { probeBrokers } from './probe.js'
