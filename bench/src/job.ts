@@ -33,23 +33,30 @@ export function jobFromEnv(env: NodeJS.ProcessEnv = process.env): BenchJob {
   return { brokers: BENCH_BROKERS.split(','), topic: BENCH_TOPIC, count: Number(BENCH_COUNT), codec: BENCH_CODEC as Codec }
 }
 
+/** Latencies kept for the quantiles: a uniform sample of this many, so memory does not grow with the count. */
+const LATENCY_SAMPLE = 100_000
+
 /**
- * Collects one contender's figures: per-record ack latency (from the moment the record was made), and at
- * the end wall time, CPU time and peak RSS of this process.
+ * Collects one contender's figures: per-record ack latency (from the moment the record was made), sampled
+ * uniformly (reservoir sampling) so that the recorder's own memory does not grow with the record count and
+ * distort peak RSS; and at the end wall time, CPU time and peak RSS of this process.
  */
 export class RunRecorder {
-  readonly #latencies: Float64Array
+  readonly #latencies = new Float64Array(LATENCY_SAMPLE)
   readonly #started = performance.now()
   readonly #cpuAtStart = process.cpuUsage()
   #records = 0
 
-  constructor(expected: number) {
-    this.#latencies = new Float64Array(expected)
-  }
+  constructor(readonly expected: number) {}
 
   /** One record acknowledged: `madeAt` is the Date.now() at which the record was made. */
   acked(madeAt: number, now = Date.now()): void {
-    if (this.#records < this.#latencies.length) this.#latencies[this.#records] = now - madeAt
+    const latency = now - madeAt
+    if (this.#records < LATENCY_SAMPLE) this.#latencies[this.#records] = latency
+    else {
+      const slot = Math.floor(Math.random() * (this.#records + 1))
+      if (slot < LATENCY_SAMPLE) this.#latencies[slot] = latency
+    }
     this.#records++
   }
 
@@ -57,7 +64,7 @@ export class RunRecorder {
   finish(): RunResult {
     const seconds = (performance.now() - this.#started) / 1000
     const cpu = process.cpuUsage(this.#cpuAtStart)
-    const sorted = this.#latencies.subarray(0, Math.min(this.#records, this.#latencies.length)).sort()
+    const sorted = this.#latencies.subarray(0, Math.min(this.#records, LATENCY_SAMPLE)).sort()
     const quantile = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
     const result: RunResult = {
       records: this.#records,
