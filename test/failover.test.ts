@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { batch, fromAsyncIterable, json, KafkaSink, key, partition, retry, serialize, toKafka, type AcksLevel } from '@topicflow/core'
 import { kafkajsTransport } from '@topicflow/kafkajs'
@@ -130,5 +131,58 @@ describe('failover: the leader SIGKILLed twice mid-stream (3 real brokers)', () 
     console.log(`failover acks=1: ${JSON.stringify(result)}`)
     expect(result.kills).toHaveLength(2)
     expect(result.delivered + result.failed).toBe(RECORDS)
+  })
+
+  it('topicflow produce with acks all and idempotence keeps the same guarantees (retries at the Java producer default)', async () => {
+    const topic = `failover-cli-${Date.now()}`
+    const lines = 100_000
+    await admin((a) => a.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 3 }], waitForLeaders: true }))
+    const cli = fileURLToPath(new URL('../packages/cli/bin/topicflow.js', import.meta.url))
+    const child = spawn(process.execPath, [
+      cli, 'produce',
+      '--bootstrap-server', cluster!.bootstrapServers,
+      '--topic', topic,
+      '--property', 'parse.key=true',
+      '--request-required-acks', 'all',
+      '--producer-property', 'enable.idempotence=true',
+      // Kafka's console tool defaults to 3 retries, which a leader election outlasts; the Java producer's own default is MAX_INT.
+      '--message-send-max-retries', '2147483647',
+      '--request-timeout-ms', '5000',
+      '--timeout', '5',
+    ])
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    // Feed the lines slowly enough that the kills land mid-stream.
+    const feeding = (async () => {
+      for (let i = 0; i < lines; i += 1000) {
+        const chunk = Array.from({ length: 1000 }, (_, j) => `k${(i + j) % KEYS}\t{"key":"k${(i + j) % KEYS}","seq":${i + j}}`).join('\n') + '\n'
+        if (!child.stdin.write(chunk)) await new Promise((resolve) => child.stdin.once('drain', resolve))
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+      child.stdin.end()
+    })()
+    const landedCount = async () => (await admin((a) => a.fetchTopicOffsets(topic))).reduce((n, p) => n + Number(p.high), 0)
+    for (const at of [0.3, 0.6]) {
+      while ((await landedCount()) < lines * at) await new Promise((resolve) => setTimeout(resolve, 100))
+      const victim = await busiestLeader(topic)
+      await cluster!.killBroker(victim)
+      await new Promise((resolve) => setTimeout(resolve, 3000))
+      await cluster!.startBroker(victim)
+    }
+    await feeding
+    expect(await exited, stderr).toBe(0)
+    expect(stderr).toContain(`${lines} delivered, 0 failed`)
+    const landed = await readAll(topic)
+    const seqs = new Set(landed.map((r) => r.seq))
+    expect(landed).toHaveLength(lines)
+    expect(seqs.size).toBe(lines)
+    const lastByKey = new Map<string, number>()
+    let outOfOrder = 0
+    for (const r of landed) {
+      if ((lastByKey.get(r.key) ?? -1) > r.seq) outOfOrder++
+      lastByKey.set(r.key, r.seq)
+    }
+    expect(outOfOrder).toBe(0)
   })
 })

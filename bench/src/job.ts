@@ -47,8 +47,6 @@ export class RunRecorder {
   readonly #cpuAtStart = process.cpuUsage()
   #records = 0
 
-  constructor(readonly expected: number) {}
-
   /** One record acknowledged: `madeAt` is the Date.now() at which the record was made. */
   acked(madeAt: number, now = Date.now()): void {
     const latency = now - madeAt

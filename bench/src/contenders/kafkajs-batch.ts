@@ -23,7 +23,7 @@ registerCodecs()
 const kafka = new kafkajs.Kafka({ brokers: job.brokers, clientId: 'bench-kafkajs', logLevel: kafkajs.logLevel.NOTHING })
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner })
 await producer.connect()
-const recorder = new RunRecorder(job.count)
+const recorder = new RunRecorder()
 
 let messages: Array<{ key: string; value: string }> = []
 let madeAt: number[] = []

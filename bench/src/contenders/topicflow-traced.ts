@@ -30,7 +30,7 @@ provider?.register()
 const tracing = kafkaTracing<PizzaOrder>()
 const transport = kafkajsTransport({ brokers: job.brokers, clientId: 'bench-topicflow-traced' })
 const sink = new KafkaSink<PizzaOrder>(transport, { acks: 'all', instrumentation: tracing.instrumentation })
-const recorder = new RunRecorder(job.count)
+const recorder = new RunRecorder()
 let failed = 0
 await new Promise<void>((resolve, reject) =>
   pizzaPipeline(sink, job.topic, job.count, job.codec, tracing.records()).subscribe({

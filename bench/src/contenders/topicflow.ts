@@ -7,7 +7,7 @@ import { jobFromEnv, RunRecorder } from '../job.js'
 const job = jobFromEnv()
 const transport = kafkajsTransport({ brokers: job.brokers, clientId: 'bench-topicflow' })
 const sink = new KafkaSink<PizzaOrder>(transport, { acks: 'all' })
-const recorder = new RunRecorder(job.count)
+const recorder = new RunRecorder()
 let failed = 0
 await new Promise<void>((resolve, reject) =>
   pizzaPipeline(sink, job.topic, job.count, job.codec).subscribe({
