@@ -138,6 +138,29 @@ describe('topicflow produce (real broker)', () => {
     expect(help.stdout).toContain('default: 1500')
   })
 
+  it('draws a live status line on stderr when stderr is a terminal (util-linux script gives it a pty)', async () => {
+    const topic = uniqueTopic('cli-tty')
+    await createTopic(topic, 1)
+    const dir = mkdtempSync(join(tmpdir(), 'topicflow-tty-'))
+    try {
+      writeFileSync(join(dir, 'lines.txt'), Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n'))
+      const command = `${process.execPath} ${BIN} produce --bootstrap-server ${brokers()} --topic ${topic} < ${join(dir, 'lines.txt')}`
+      const tty = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
+        let output = ''
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+        child.on('close', (code) => resolve({ code, output }))
+      })
+      expect(tty.code, tty.output).toBe(0)
+      expect(tty.output).toMatch(/\r\x1b\[K\d+ records\/s, \d+ in flight, 2000 delivered, 0 failed/)
+      // Not a terminal: no status line, only the summary.
+      const piped = await topicflow(produceArgs(topic), 'a\n')
+      expect(piped.stderr).not.toContain('in flight')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('a line without the key separator: an error naming the line (fail), or counted and skipped (--on-error skip)', async () => {
     const input = 'k1\tv1\nk2\tv2\nno separator here\nk4\tv4\n'
     const failTopic = uniqueTopic('cli-parse-fail')
