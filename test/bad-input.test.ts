@@ -10,8 +10,8 @@ type Event = { kind: 'good'; seq: number; body: string } | { kind: string; seq: 
 const BAD_KINDS = ['undefined-field', 'circular', 'bigint', 'too-large', 'bad-header', 'bad-key', 'illegal-topic'] as const
 
 function makeEvent(seq: number): Event {
-  if (seq % 3 !== 0) return { kind: 'good', seq, body: `ok ${seq}` }
-  const kind = BAD_KINDS[(seq / 3) % BAD_KINDS.length]!
+  if (seq % 2 !== 0) return { kind: 'good', seq, body: `ok ${seq}` }
+  const kind = BAD_KINDS[(seq / 2) % BAD_KINDS.length]!
   switch (kind) {
     case 'circular': {
       const event: Record<string, unknown> = { kind, seq }
@@ -31,10 +31,10 @@ describe('bad input mixed with good (real broker)', () => {
   it('every good event lands; every bad one yields a typed error or a failed report; no crash, no hang', async () => {
     const topic = uniqueTopic('bad-input')
     await createTopic(topic, 3, { 'max.message.bytes': '10000' })
-    const events = Array.from({ length: 15_000 }, (_, seq) => makeEvent(seq))
+    const events = Array.from({ length: 20_000 }, (_, seq) => makeEvent(seq))
     const good = events.filter((e) => e.kind === 'good')
     const bad = events.filter((e) => e.kind !== 'good')
-    expect(bad.length).toBeGreaterThanOrEqual(5_000)
+    expect(bad.length).toBeGreaterThanOrEqual(10_000)
 
     const transport = kafkajsTransport({ brokers: brokers().split(',') })
     const serializationErrors: SerializationError[] = []
