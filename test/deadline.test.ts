@@ -3,20 +3,14 @@ import { Subject } from 'rxjs'
 import kafkajs from 'kafkajs'
 import { batch, DeliveryTimeoutError, json, KafkaSink, partition, retry, serialize, toKafka, type DeliveryReport } from '@topicflow/core'
 import { kafkajsTransport } from '@topicflow/kafkajs'
-import { startKafka, type KafkaCluster } from '@topicflow/testkit'
+import type { KafkaCluster } from '@topicflow/testkit'
+import { startOwnCluster } from './support.js'
 
 // A broker of this file's own (the shared one must stay up): stopped and started again under the producer.
 let cluster: KafkaCluster | undefined
 
 beforeAll(async () => {
-  // An external cluster (KAFKA_BROKERS) cannot be stopped by a test: start a local one regardless.
-  const external = process.env.KAFKA_BROKERS
-  delete process.env.KAFKA_BROKERS
-  try {
-    cluster = await startKafka({ brokers: 1 })
-  } finally {
-    if (external !== undefined) process.env.KAFKA_BROKERS = external
-  }
+  cluster = await startOwnCluster({ brokers: 1 })
   const admin = new kafkajs.Kafka({ brokers: cluster.bootstrapServers.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin()
   await admin.connect()
   await admin.createTopics({ topics: [{ topic: 'deadline', numPartitions: 2 }, { topic: 'comeback', numPartitions: 2 }], waitForLeaders: true })

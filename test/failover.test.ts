@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { batch, fromAsyncIterable, json, KafkaSink, key, partition, retry, serialize, toKafka, type AcksLevel } from '@topicflow/core'
 import { kafkajsTransport } from '@topicflow/kafkajs'
-import { startKafka, type KafkaCluster } from '@topicflow/testkit'
+import type { KafkaCluster } from '@topicflow/testkit'
+import { startOwnCluster } from './support.js'
 
 // Three brokers of this file's own (replication factor 3, min.insync.replicas 2), killed under the producer.
 let cluster: KafkaCluster | undefined
@@ -12,13 +13,7 @@ const RECORDS = 300_000
 const KEYS = 1000
 
 beforeAll(async () => {
-  const external = process.env.KAFKA_BROKERS
-  delete process.env.KAFKA_BROKERS
-  try {
-    cluster = await startKafka({ brokers: 3 })
-  } finally {
-    if (external !== undefined) process.env.KAFKA_BROKERS = external
-  }
+  cluster = await startOwnCluster({ brokers: 3 })
 }, 300_000)
 afterAll(async () => cluster?.stop())
 

@@ -5,7 +5,8 @@ import { firstValueFrom, from, toArray } from 'rxjs'
 import kafkajs from 'kafkajs'
 import { batch, json, KafkaConnectionError, partition, serialize, toKafka } from '@topicflow/core'
 import { kafkajsTransport } from '@topicflow/kafkajs'
-import { startKafka, type KafkaCluster } from '@topicflow/testkit'
+import type { KafkaCluster } from '@topicflow/testkit'
+import { startOwnCluster } from './support.js'
 
 // A broker of this file's own with a SASL_SSL listener: TLS (a CA made for it) and a SCRAM-SHA-512 user.
 const USER = 'alice'
@@ -13,13 +14,7 @@ const PASSWORD = 'alice-s3cret-never-logged'
 let cluster: KafkaCluster | undefined
 
 beforeAll(async () => {
-  const external = process.env.KAFKA_BROKERS
-  delete process.env.KAFKA_BROKERS
-  try {
-    cluster = await startKafka({ brokers: 1, secure: { scramUsers: { [USER]: PASSWORD } } })
-  } finally {
-    if (external !== undefined) process.env.KAFKA_BROKERS = external
-  }
+  cluster = await startOwnCluster({ brokers: 1, secure: { scramUsers: { [USER]: PASSWORD } } })
   const admin = new kafkajs.Kafka({ brokers: cluster.bootstrapServers.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin()
   await admin.connect()
   await admin.createTopics({ topics: [{ topic: 'secured', numPartitions: 2 }], waitForLeaders: true })

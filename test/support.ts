@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { inject } from 'vitest'
 import kafkajs from 'kafkajs'
-import { runKafkaTool } from '@topicflow/testkit'
+import { runKafkaTool, startKafka, type KafkaCluster, type StartKafkaOptions } from '@topicflow/testkit'
 
 export const brokers = (): string => inject('kafkaBrokers')
 export const registryUrl = (): string => inject('schemaRegistryUrl')
@@ -124,4 +124,18 @@ export async function dumpLogSegments(topic: string, partition: number): Promise
       count: Number(/count: (\d+)/.exec(line)?.[1] ?? -1),
       producerId: Number(/producerId: (-?\d+)/.exec(line)?.[1] ?? -2),
     }))
+}
+
+/**
+ * A cluster of the calling test file's own, for tests that stop, kill or secure brokers: started by the
+ * testkit even when KAFKA_BROKERS names a shared cluster (which a test must not stop).
+ */
+export async function startOwnCluster(options: StartKafkaOptions): Promise<KafkaCluster> {
+  const external = process.env.KAFKA_BROKERS
+  delete process.env.KAFKA_BROKERS
+  try {
+    return await startKafka(options)
+  } finally {
+    if (external !== undefined) process.env.KAFKA_BROKERS = external
+  }
 }

@@ -20,6 +20,7 @@ export {
   type Murmur2PartitionerOptions,
 } from './partitioners.js'
 export { exponential, type Backoff } from './backoff.js'
+export { withTimeout } from './timeouts.js'
 export {
   TopicflowError,
   InvalidOptionError,

@@ -4,6 +4,7 @@ import {
   KafkaConnectionError,
   UnknownTopicError,
   exponential,
+  withTimeout,
   type Codec,
   type ProduceAck,
   type ProduceRequest,
@@ -208,22 +209,6 @@ class DirectSession implements ProducerSession {
   close(): Promise<void> {
     return this.producer.disconnect()
   }
-}
-
-function withTimeout<V>(promise: Promise<V>, ms: number, onTimeout: () => Error): Promise<V> {
-  return new Promise<V>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), Math.max(0, ms))
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
 }
 
 function sleep(ms: number): Promise<void> {

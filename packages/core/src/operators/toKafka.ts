@@ -22,6 +22,7 @@ import {
 import type { AcksLevel, ProduceAck, ProduceRequest, ProducerSession, Transport } from '../transport.js'
 import { DEFAULT_RETRY_POLICY } from './retry.js'
 import { metadataLookupsSettled } from '../metadataGate.js'
+import { withTimeout } from '../timeouts.js'
 
 /** Options of the sink; immutable once the sink is made. Names and defaults follow the Java producer. */
 export interface ToKafkaOptions {
@@ -648,28 +649,15 @@ function instrumentationOption(value: SinkInstrumentation | undefined): SinkInst
 
 /** `request`, or a `DeliveryTimeoutError` for `batch` once `deadline` (epoch ms) passes first. */
 function beforeDeadline<V, T>(request: Promise<V>, deadline: number, deliveryTimeoutMs: number, batch: RecordBatch<T>, attempt: number): Promise<V> {
-  return new Promise<V>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new DeliveryTimeoutError(deliveryTimeoutMs, attempt, {
-            topic: batch.topic,
-            partition: batch.partition,
-            sources: batch.records.map((r) => r.source),
-            cause: new Error('a produce request was still unanswered at the delivery deadline (it may yet land)'),
-          }),
-        ),
-      Math.max(0, deadline - Date.now()),
-    )
-    request.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
+  return withTimeout(
+    request,
+    deadline - Date.now(),
+    () =>
+      new DeliveryTimeoutError(deliveryTimeoutMs, attempt, {
+        topic: batch.topic,
+        partition: batch.partition,
+        sources: batch.records.map((r) => r.source),
+        cause: new Error('a produce request was still unanswered at the delivery deadline (it may yet land)'),
+      }),
+  )
 }
