@@ -1,5 +1,5 @@
 export { produce, produceHelp, producerProperties, PRODUCE_OPTIONS, type ProduceIo, type ProduceSummary } from './produce.js'
-export { lineReaderConfig, parseLine, LineParseError, type LineReaderConfig, type ConsoleLine } from './lineReader.js'
+export { lineReaderConfig, parseLine, LineParseError, ConsoleLine, type LineReaderConfig } from './lineReader.js'
 export { producerSettings, readPropertiesFile, type ProducerSettings } from './producerConfig.js'
 export { parseOptions, helpText, UsageError, ParsedOptions, type OptionSpec } from './args.js'
 export { kafkaCommand, localCluster, type LocalClusterState } from './kafka.js'

@@ -21,13 +21,25 @@ export interface LineReaderConfig {
   readonly ignoreError: boolean
 }
 
-/** One line of input, parsed: what becomes one record. */
-export interface ConsoleLine {
-  /** 1-based line number in the input. */
-  readonly lineNumber: number
-  readonly key: Buffer | null
-  readonly value: Buffer | null
-  readonly headers: RecordHeaders
+/** One line of input, parsed: what becomes one record. Errors and reports describe it by its line number. */
+export class ConsoleLine {
+  constructor(
+    /** 1-based line number in the input. */
+    readonly lineNumber: number,
+    readonly key: Buffer | null,
+    readonly value: Buffer | null,
+    readonly headers: RecordHeaders,
+  ) {}
+
+  /** The same line with another key. */
+  withKey(key: Buffer | null): ConsoleLine {
+    return new ConsoleLine(this.lineNumber, key, this.value, this.headers)
+  }
+
+  /** How error messages show the line: by number, not by its (possibly large) bytes. */
+  toJSON(): { line: number } {
+    return { line: this.lineNumber }
+  }
 }
 
 /** A line that cannot become a record (no separator, a bad header, JSON that does not parse). Names the line. */
@@ -39,6 +51,9 @@ export class LineParseError extends TopicflowError {
     super(`line ${lineNumber}: ${reason}`)
   }
 }
+
+// Shared by every line without headers; records never change their headers object.
+const NO_HEADERS: RecordHeaders = Object.freeze({})
 
 const READER_PROPERTIES = ['parse.key', 'key.separator', 'parse.headers', 'headers.delimiter', 'headers.separator', 'headers.key.separator', 'null.marker', 'ignore.error']
 
@@ -107,12 +122,12 @@ export function parseLine(line: string, lineNumber: number, config: LineReaderCo
     if (keyText !== undefined) offset += keyText.length + config.keySeparator.length
   }
   const valueText = line.slice(offset)
-  return {
+  return new ConsoleLine(
     lineNumber,
-    key: keyText === undefined || keyText === config.nullMarker ? null : Buffer.from(keyText, 'utf8'),
-    value: valueText === config.nullMarker ? null : Buffer.from(valueText, 'utf8'),
-    headers: headerText === undefined || headerText === config.nullMarker ? {} : parseHeaders(headerText, lineNumber, config),
-  }
+    keyText === undefined || keyText === config.nullMarker ? null : Buffer.from(keyText, 'utf8'),
+    valueText === config.nullMarker ? null : Buffer.from(valueText, 'utf8'),
+    headerText === undefined || headerText === config.nullMarker ? NO_HEADERS : parseHeaders(headerText, lineNumber, config),
+  )
 }
 
 function fieldBefore(line: string, start: number, separator: string, what: string, lineNumber: number, config: LineReaderConfig): string | undefined {

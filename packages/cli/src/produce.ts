@@ -5,7 +5,7 @@ import {
   KafkaSink,
   UnknownTopicError,
   batch,
-  bytes,
+
   compress,
   exponential,
   fromAsyncIterable,
@@ -107,11 +107,6 @@ export function produceHelp(): string {
     'Reads standard input, one record per line, until EOF; exits 0 once every record is acknowledged,\n1 if any failed (count and first error with its line number), 2 on a usage error.',
     PRODUCE_OPTIONS,
   )
-}
-
-/** Parsed lines carry their line number into reports and errors, and describe themselves by it. */
-function describedLine(line: ConsoleLine): ConsoleLine {
-  return Object.defineProperty(line, 'toJSON', { value: () => ({ line: line.lineNumber }), enumerable: false })
 }
 
 /**
@@ -221,7 +216,7 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
     await new Promise<void>((resolve) => {
       fromAsyncIterable(lines, sink)
         .pipe(
-          serialize(job.topic, (line: ConsoleLine) => bytes()(line.value), { headers: (line) => line.headers }),
+          serialize(job.topic, (line: ConsoleLine) => line.value, { headers: (line) => line.headers }),
           key((line) => line.key),
           partition(transport, { maxBlockMs: settings.maxBlockMs, metadataMaxAgeMs: settings.metadataMaxAgeMs, ...(partitioner === undefined ? {} : { partitioner }) }),
           batch(job.sync ? { lingerMs: 0, maxRecords: 1 } : { lingerMs: settings.lingerMs, maxBytes: settings.batchBytes }),
@@ -290,7 +285,7 @@ async function* readLines(
       continue
     }
     const settled = afterEach()
-    yield describedLine(line)
+    yield line
     if (settled !== undefined) await settled
   }
 }
@@ -306,8 +301,8 @@ function jsonLine(line: ConsoleLine, keyField: string | undefined): ConsoleLine 
   }
   if (keyField === undefined) return line
   const field = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[keyField] : undefined
-  if (field === undefined || field === null) return { ...line, key: null }
-  return { ...line, key: Buffer.from(typeof field === 'string' ? field : JSON.stringify(field), 'utf8') }
+  if (field === undefined || field === null) return line.withKey(null)
+  return line.withKey(Buffer.from(typeof field === 'string' ? field : JSON.stringify(field), 'utf8'))
 }
 
 /** A live line on a terminal's stderr: records/s, in flight, delivered. */
