@@ -5,7 +5,6 @@ import {
   KafkaSink,
   UnknownTopicError,
   batch,
-
   compress,
   exponential,
   fromAsyncIterable,
