@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { TestScheduler } from 'rxjs/testing'
-import { map, of } from 'rxjs'
+import { firstValueFrom, from, map, of, toArray } from 'rxjs'
 import { propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import type { OutgoingRecord } from '@topicflow/core'
+import { TopicflowError, type DeliveryReport, type OutgoingRecord } from '@topicflow/core'
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics'
+import { METRIC_TOPICFLOW_DEAD_LETTERS } from './semconv.js'
 import { kafkaTracing } from './kafkaTracing.js'
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected))
@@ -49,5 +51,23 @@ describe('kafkaTracing().records()', () => {
       expectObservable(endless.pipe(tracing.records(), map((r) => r.source)), '^--!').toBe('a-b', { a: 'a', b: 'b' })
       expectSubscriptions(endless.subscriptions).toBe('^--!')
     })
+  })
+
+  it('reports() counts dead-lettered records as topicflow.producer.dead_letters and passes every report on', async () => {
+    const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 60_000 })
+    const meterProvider = new MeterProvider({ readers: [reader] })
+    const tracing = kafkaTracing<string>({ tracerProvider, meterProvider })
+    const error = new TopicflowError('refused')
+    const reports: DeliveryReport<string>[] = [
+      { status: 'delivered', topic: 't', partition: 0, offset: 1, timestamp: 0, source: 'a' },
+      { status: 'dead-lettered', topic: 't', partition: 1, error, source: 'b', deadLetter: { topic: 'dlq', partition: 0, offset: 0 } },
+      { status: 'dead-lettered', topic: 't', partition: 1, error, source: 'c', deadLetter: { topic: 'dlq', partition: 0, offset: 1 } },
+    ]
+    const passed = await firstValueFrom(from(reports).pipe(tracing.reports(), toArray()))
+    expect(passed).toEqual(reports)
+    const { resourceMetrics } = await reader.collect()
+    const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === METRIC_TOPICFLOW_DEAD_LETTERS)
+    expect(metric?.dataPoints.map((p) => [p.attributes['messaging.destination.partition.id'], p.value])).toEqual([['1', 2]])
+    await meterProvider.shutdown()
   })
 })

@@ -14,7 +14,7 @@ import {
   type Span,
   type TracerProvider,
 } from '@opentelemetry/api'
-import { Observable, type OperatorFunction } from 'rxjs'
+import { Observable, tap, type MonoTypeOperatorFunction, type OperatorFunction } from 'rxjs'
 import type { DeliveryReport, OutgoingRecord, ProduceAck, RecordBatch, SinkInstrumentation } from '@topicflow/core'
 import * as semconv from './semconv.js'
 
@@ -44,6 +44,8 @@ export interface KafkaTracing<T> {
   readonly records: () => OperatorFunction<OutgoingRecord<T>, OutgoingRecord<T>>
   /** Give it to the sink (`toKafka(transport, { instrumentation })`): ends each record's span at its acknowledgement, makes batch spans and metrics. */
   readonly instrumentation: SinkInstrumentation
+  /** After `deadLetterQueue(…).reports()`: counts dead-lettered records (`topicflow.producer.dead_letters`); reports pass unchanged. */
+  readonly reports: () => MonoTypeOperatorFunction<DeliveryReport<T>>
 }
 
 // The key @opentelemetry/core's suppressTracing() sets (createContextKey is Symbol.for of the description),
@@ -63,7 +65,7 @@ const TRACER_NAME = '@topicflow/otel'
  * baggage), and ended when the broker acknowledges the record or it fails, so its duration includes the
  * time in the batch and retries. Each produce request gets a `send <topic>` CLIENT span that links to its
  * messages' spans. Metrics: `messaging.client.sent.messages`, `messaging.client.operation.duration`, and
- * topicflow's buffered bytes, batch size and retries.
+ * topicflow's buffered bytes, batch size, retries and (through `reports()`) dead letters.
  *
  * @example
  * import { kafkaTracing } from '@topicflow/otel'
@@ -79,6 +81,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
   const bufferedBytes = meter.createUpDownCounter(semconv.METRIC_TOPICFLOW_BUFFERED_BYTES, { unit: 'By', description: 'Bytes the sink holds, waiting or in flight' })
   const batchSize = meter.createHistogram(semconv.METRIC_TOPICFLOW_BATCH_SIZE, { unit: '{message}', description: 'Records per produce request' })
   const retries = meter.createCounter(semconv.METRIC_TOPICFLOW_RETRIES, { unit: '{request}', description: 'Produce requests sent again after a retriable error' })
+  const deadLetters = meter.createCounter(semconv.METRIC_TOPICFLOW_DEAD_LETTERS, { unit: '{message}', description: 'Records written to a dead-letter topic' })
   const suppress = options.suppressClientInstrumentation !== false
   const common: Attributes = { [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_KAFKA }
   if (options.clientId !== undefined) common[semconv.ATTR_MESSAGING_CLIENT_ID] = options.clientId
@@ -175,7 +178,11 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
       bufferedBytes.add(deltaBytes, common)
     },
   }
-  return { records, instrumentation }
+  const reports = (): MonoTypeOperatorFunction<DeliveryReport<T>> =>
+    tap((report) => {
+      if (report.status === 'dead-lettered') deadLetters.add(1, partitionAttributes(`${report.topic}\u0000${report.partition ?? ''}`))
+    })
+  return { records, instrumentation, reports }
 }
 
 /** Memoizes a one-argument function of a string (topic names, topic-partition ids: few, long-lived). */

@@ -29,3 +29,5 @@ export const METRIC_TOPICFLOW_BUFFERED_BYTES = 'topicflow.producer.buffered_byte
 export const METRIC_TOPICFLOW_BATCH_SIZE = 'topicflow.producer.batch.size'
 /** topicflow's own: produce requests sent again after a retriable error (counter, `{request}`). */
 export const METRIC_TOPICFLOW_RETRIES = 'topicflow.producer.retries'
+/** topicflow's own: records written to a dead-letter topic (counter, `{message}`). */
+export const METRIC_TOPICFLOW_DEAD_LETTERS = 'topicflow.producer.dead_letters'
