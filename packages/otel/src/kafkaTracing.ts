@@ -94,10 +94,12 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
     [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
     [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
   }))
-  const partitionAttributes = cached((id: string): Attributes => {
-    const [topic, partitionId] = id.split('\u0000') as [string, string]
-    return partitionId === '' ? topicAttributes(topic) : { ...topicAttributes(topic), [semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID]: partitionId }
-  })
+  const byPartition = cached((_topic: string): Attributes[] => [])
+  const partitionAttributes = (topic: string, partition: number | undefined): Attributes => {
+    if (partition === undefined) return topicAttributes(topic)
+    const known = byPartition(topic)
+    return (known[partition] ??= { ...topicAttributes(topic), [semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(partition) })
+  }
   const spanNames = cached((topic: string) => `send ${topic}`)
 
   const records = (): OperatorFunction<OutgoingRecord<T>, OutgoingRecord<T>> => (source) =>
@@ -127,7 +129,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
 
   const instrumentation: SinkInstrumentation = {
     async request(batch: RecordBatch<unknown>, attempt: number, send: () => Promise<ProduceAck>): Promise<ProduceAck> {
-      const attributes = partitionAttributes(`${batch.topic}\u0000${batch.partition}`)
+      const attributes = partitionAttributes(batch.topic, batch.partition)
       const links: Link[] = []
       for (const record of batch.records) {
         const span = (record as TracedRecord)[RECORD_SPAN]
@@ -157,7 +159,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
     },
     settled(record: OutgoingRecord<unknown>, report: DeliveryReport<unknown>): void {
       const span = (record as TracedRecord)[RECORD_SPAN]
-      const attributes = partitionAttributes(`${report.topic}\u0000${report.partition ?? ''}`)
+      const attributes = partitionAttributes(report.topic, report.partition)
       if (report.status === 'delivered') {
         sentMessages.add(1, attributes)
         if (span === undefined) return
@@ -180,12 +182,12 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
   }
   const reports = (): MonoTypeOperatorFunction<DeliveryReport<T>> =>
     tap((report) => {
-      if (report.status === 'dead-lettered') deadLetters.add(1, partitionAttributes(`${report.topic}\u0000${report.partition ?? ''}`))
+      if (report.status === 'dead-lettered') deadLetters.add(1, partitionAttributes(report.topic, report.partition))
     })
   return { records, instrumentation, reports }
 }
 
-/** Memoizes a one-argument function of a string (topic names, topic-partition ids: few, long-lived). */
+/** Memoizes a one-argument function of a string (topic names: few, long-lived). */
 function cached<V>(make: (key: string) => V): (key: string) => V {
   const values = new Map<string, V>()
   return (key) => {

@@ -289,14 +289,10 @@ export class KafkaSink<T> {
       abort: (error: ProducerClosedError): void => {
         if (finishing || closed) return
         abandoned = error
-        for (const sent of inFlight) {
-          fail(sent, error)
-          for (const record of sent.records) this.#undelivered.push(record.source)
-        }
+        for (const sent of inFlight) handBack(sent, error)
         for (const lane of lanes.values()) {
           for (const queued of lane.queue) {
-            fail(queued, error)
-            for (const record of queued.records) this.#undelivered.push(record.source)
+            handBack(queued, error)
             this.#release(queued.sizeBytes)
           }
           lane.queue.length = 0
@@ -346,6 +342,12 @@ export class KafkaSink<T> {
       failure ??= error
       for (const record of failedBatch.records) failedSources.push(record.source)
       stopUpstream()
+    }
+
+    // A batch the close deadline overtook: failed with the close error, its events returned by close().
+    const handBack = (batch: RecordBatch<T>, error: ProducerClosedError): void => {
+      fail(batch, error)
+      for (const record of batch.records) this.#undelivered.push(record.source)
     }
 
     const typed = (error: unknown, sent: RecordBatch<T>): TopicflowError => {
@@ -496,11 +498,7 @@ export class KafkaSink<T> {
 
     const accept = (item: RecordBatch<T> | OutgoingRecord<T>): void => {
       let incoming = isBatch(item) ? item : singleBatch(item)
-      if (abandoned !== undefined) {
-        fail(incoming, abandoned)
-        for (const record of incoming.records) this.#undelivered.push(record.source)
-        return
-      }
+      if (abandoned !== undefined) return handBack(incoming, abandoned)
       if (failure !== undefined) {
         for (const record of incoming.records) unsentRecords.push(record)
         return
