@@ -34,11 +34,16 @@ async function admin<V>(use: (admin: kafkajs.Admin) => Promise<V>): Promise<V> {
 
 /** The broker (index into cluster.brokers) leading most of the topic's partitions. */
 async function busiestLeader(topic: string): Promise<number> {
-  const metadata = await admin((a) => a.fetchTopicMetadata({ topics: [topic] }))
-  const counts = new Map<number, number>()
-  for (const p of metadata.topics[0]!.partitions) counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1)
-  const leaderId = [...counts].sort((a, b) => b[1] - a[1])[0]![0]
-  return cluster!.brokers.findIndex((b) => b.id === leaderId)
+  // Right after a restart an election may still be running (leader -1, or metadata refused): ask again.
+  for (;;) {
+    const metadata = await admin((a) => a.fetchTopicMetadata({ topics: [topic] })).catch(() => undefined)
+    const counts = new Map<number, number>()
+    for (const p of metadata?.topics[0]?.partitions ?? []) if (p.leader >= 0) counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1)
+    const leaderId = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0]
+    const index = cluster!.brokers.findIndex((b) => b.id === leaderId)
+    if (index >= 0) return index
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
 }
 
 /** Reads every record of the topic with kcat (librdkafka), in partition order: key and value. */
@@ -157,7 +162,16 @@ describe('failover: the leader SIGKILLed twice mid-stream (3 real brokers)', () 
       }
       child.stdin.end()
     })()
-    const landedCount = async () => (await admin((a) => a.fetchTopicOffsets(topic))).reduce((n, p) => n + Number(p.high), 0)
+    // Progress at the broker; during an election ListOffsets answers LEADER_NOT_AVAILABLE: ask again later.
+    let lastCount = 0
+    const landedCount = async () => {
+      try {
+        lastCount = (await admin((a) => a.fetchTopicOffsets(topic))).reduce((n, p) => n + Number(p.high), 0)
+      } catch {
+        // keep the last count; the loop polls again
+      }
+      return lastCount
+    }
     for (const at of [0.3, 0.6]) {
       while ((await landedCount()) < lines * at) await new Promise((resolve) => setTimeout(resolve, 100))
       const victim = await busiestLeader(topic)
