@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { firstValueFrom, from, toArray } from 'rxjs'
 import { batch, json, key, partition, serialize, toKafka, TopicflowError, type SerializationError } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
-import { brokers, createTopic, readTopic, uniqueTopic } from './support.js'
+import { brokers, createTopic, makeTransport, readTopic, TRANSPORT_NAMES, uniqueTopic } from './support.js'
 
 /** One generated event: a good one, or one of the bad kinds a producer meets in practice. */
 type Event = { kind: 'good'; seq: number; body: string } | { kind: string; seq: number; [field: string]: unknown }
@@ -27,7 +26,7 @@ function makeEvent(seq: number): Event {
   }
 }
 
-describe('bad input mixed with good (real broker)', () => {
+describe.each(TRANSPORT_NAMES)('bad input mixed with good (real broker, %s transport)', (transportName) => {
   it('every good event lands; every bad one yields a typed error or a failed report; no crash, no hang', async () => {
     const topic = uniqueTopic('bad-input')
     await createTopic(topic, 3, { 'max.message.bytes': '10000' })
@@ -36,7 +35,7 @@ describe('bad input mixed with good (real broker)', () => {
     const bad = events.filter((e) => e.kind !== 'good')
     expect(bad.length).toBeGreaterThanOrEqual(10_000)
 
-    const transport = kafkajsTransport({ brokers: brokers().split(',') })
+    const transport = makeTransport(transportName, { brokers: brokers().split(',') })
     const serializationErrors: SerializationError[] = []
     const started = Date.now()
     const reports = await firstValueFrom(

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Subject } from 'rxjs'
 import kafkajs from 'kafkajs'
 import { batch, DeliveryTimeoutError, json, KafkaSink, partition, retry, serialize, toKafka, type DeliveryReport } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
 import type { KafkaCluster } from '@topicflow/testkit'
-import { startOwnCluster } from './support.js'
+import { makeTransport, startOwnCluster, TRANSPORT_NAMES, type TransportName } from './support.js'
 
 // A broker of this file's own (the shared one must stay up): stopped and started again under the producer.
 let cluster: KafkaCluster | undefined
@@ -13,7 +12,7 @@ beforeAll(async () => {
   cluster = await startOwnCluster({ brokers: 1 })
   const admin = new kafkajs.Kafka({ brokers: cluster.bootstrapServers.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin()
   await admin.connect()
-  await admin.createTopics({ topics: [{ topic: 'deadline', numPartitions: 2 }, { topic: 'comeback', numPartitions: 2 }], waitForLeaders: true })
+  await admin.createTopics({ topics: TRANSPORT_NAMES.flatMap((name) => [`deadline-${name}`, `comeback-${name}`]).map((topic) => ({ topic, numPartitions: 2 })), waitForLeaders: true })
   await admin.disconnect()
 }, 240_000)
 afterAll(async () => cluster?.stop())
@@ -26,8 +25,8 @@ interface Ping {
  * A long-lived traced pipeline over one Subject, like a service's: it has the topic's metadata before the
  * broker goes away (a new pipeline would wait max.block.ms for metadata first, as Java's send() does).
  */
-function pipeline(topic: string, deliveryTimeoutMs: number) {
-  const transport = kafkajsTransport({ brokers: cluster!.bootstrapServers.split(','), connectionTimeout: 1000 })
+function pipeline(topic: string, deliveryTimeoutMs: number, transportName: TransportName) {
+  const transport = makeTransport(transportName, { brokers: cluster!.bootstrapServers.split(','), connectionTimeout: 1000 })
   const sink = new KafkaSink<Ping>(transport, { acks: 'all', onError: 'report', requestTimeoutMs: 2000 })
   const events = new Subject<Ping>()
   const reports: Array<DeliveryReport<Ping> & { at: number }> = []
@@ -53,9 +52,9 @@ function pipeline(topic: string, deliveryTimeoutMs: number) {
   }
 }
 
-describe('delivery deadline with the broker down (real broker, stopped and restarted)', () => {
+describe.each(TRANSPORT_NAMES)('delivery deadline with the broker down (real broker, stopped and restarted; %s transport)', (transportName) => {
   it('all brokers down past the deadline: every record fails with DeliveryTimeoutError carrying its event, soon after the deadline', async () => {
-    const producer = pipeline('deadline', 4_000)
+    const producer = pipeline(`deadline-${transportName}`, 4_000, transportName)
     producer.send(0, 10)
     await producer.settledCount(10)
     await cluster!.stopBroker(0)
@@ -77,7 +76,7 @@ describe('delivery deadline with the broker down (real broker, stopped and resta
   })
 
   it('the broker back within the deadline: everything lands', async () => {
-    const producer = pipeline('comeback', 60_000)
+    const producer = pipeline(`comeback-${transportName}`, 60_000, transportName)
     producer.send(0, 10)
     await producer.settledCount(10)
     await cluster!.stopBroker(0)

@@ -3,9 +3,8 @@ import { execFile, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { batch, fromAsyncIterable, json, KafkaSink, key, partition, retry, serialize, toKafka, type AcksLevel } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
 import type { KafkaCluster } from '@topicflow/testkit'
-import { startOwnCluster } from './support.js'
+import { makeTransport, startOwnCluster, TRANSPORT_NAMES, type TransportName } from './support.js'
 
 // Three brokers of this file's own (replication factor 3, min.insync.replicas 2), killed under the producer.
 let cluster: KafkaCluster | undefined
@@ -65,10 +64,10 @@ function readAll(topic: string): Promise<Array<{ partition: number; key: string;
 }
 
 /** Produces RECORDS keyed events while the busiest leader is SIGKILLed and restarted twice; returns what landed. */
-async function produceThroughFailover(acks: AcksLevel | 'all') {
-  const topic = `failover-acks-${acks}-${Date.now()}`
+async function produceThroughFailover(acks: AcksLevel | 'all', transportName: TransportName) {
+  const topic = `failover-${transportName}-acks-${acks}-${Date.now()}`
   await admin((a) => a.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 3 }], waitForLeaders: true }))
-  const transport = kafkajsTransport({ brokers: cluster!.bootstrapServers.split(','), connectionTimeout: 1000 })
+  const transport = makeTransport(transportName, { brokers: cluster!.bootstrapServers.split(','), connectionTimeout: 1000 })
   const sink = new KafkaSink<Event>(transport, { acks, onError: 'report', requestTimeoutMs: 5000 })
   let read = 0
   async function* events(): AsyncGenerator<Event> {
@@ -112,9 +111,9 @@ async function produceThroughFailover(acks: AcksLevel | 'all') {
 }
 
 describe('failover: the leader SIGKILLed twice mid-stream (3 real brokers)', () => {
-  it('acks=all with idempotence: 0 lost, 0 duplicated, per-key order kept', async () => {
-    const result = await produceThroughFailover('all')
-    console.log(`failover acks=all: ${JSON.stringify(result)}`)
+  it.each(TRANSPORT_NAMES)('acks=all with idempotence (%s transport): 0 lost, 0 duplicated, per-key order kept', async (transportName) => {
+    const result = await produceThroughFailover('all', transportName)
+    console.log(`failover acks=all, ${transportName}: ${JSON.stringify(result)}`)
     expect(result.kills).toHaveLength(2)
     expect(result.failed).toBe(0)
     expect(result.delivered).toBe(RECORDS)
@@ -125,7 +124,7 @@ describe('failover: the leader SIGKILLed twice mid-stream (3 real brokers)', () 
   })
 
   it('acks=1: every event is settled (delivered or failed, none hangs); what a leader kill costs is reported', async () => {
-    const result = await produceThroughFailover(1)
+    const result = await produceThroughFailover(1, 'wire')
     // acks=1 gives up the guarantee: acknowledged records can be lost with the leader, and retries can
     // duplicate. The figures go to docs/RELIABILITY.md; what must hold is the ledger.
     console.log(`failover acks=1: ${JSON.stringify(result)}`)

@@ -21,8 +21,7 @@ import {
   type DeliveryReport,
   type Failed,
 } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
-import { brokers, createTopic, dumpLogSegments, readTopic, uniqueTopic } from './support.js'
+import { brokers, createTopic, dumpLogSegments, makeTransport, readTopic, TRANSPORT_NAMES, uniqueTopic } from './support.js'
 
 interface Order {
   seq: number
@@ -32,12 +31,12 @@ interface Order {
 }
 
 const orders = (n: number): Order[] => Array.from({ length: n }, (_, seq) => ({ seq, store: `store-${seq % 37}`, total: seq * 3 }))
-const transport = kafkajsTransport({ brokers: brokers().split(',') })
-afterAll(() => transport.close())
-
 const delivered = (reports: DeliveryReport<Order>[]) => reports.filter((r) => r.status === 'delivered')
 
-describe('the operator chain against a real broker', () => {
+describe.each(TRANSPORT_NAMES)('the operator chain against a real broker (%s transport)', (transportName) => {
+  const transport = makeTransport(transportName, { brokers: brokers().split(',') })
+  afterAll(() => transport.close())
+
   it('lands every record exactly once with its key, value, headers and murmur2 partition, in order per partition', async () => {
     const topic = uniqueTopic('orders')
     await createTopic(topic, 6)
@@ -153,7 +152,7 @@ describe('the operator chain against a real broker', () => {
   })
 
   it('fails with a clear error naming the address when the broker is unreachable, within the configured bound', async () => {
-    const unreachable = kafkajsTransport({ brokers: ['127.0.0.1:1'], connectionTimeout: 500 })
+    const unreachable = makeTransport(transportName, { brokers: ['127.0.0.1:1'], connectionTimeout: 500 })
     const started = Date.now()
     const error = await firstValueFrom(
       from(orders(3)).pipe(serialize('nowhere', json<Order>()), partition(unreachable, { maxBlockMs: 3_000 }), batch(), toKafka(unreachable, { maxBlockMs: 3_000 })),

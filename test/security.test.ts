@@ -4,9 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { firstValueFrom, from, toArray } from 'rxjs'
 import kafkajs from 'kafkajs'
 import { batch, json, KafkaConnectionError, partition, serialize, toKafka } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
 import type { KafkaCluster } from '@topicflow/testkit'
-import { startOwnCluster } from './support.js'
+import { makeTransport, startOwnCluster, TRANSPORT_NAMES, type TransportName } from './support.js'
 
 // A broker of this file's own with a SASL_SSL listener: TLS (a CA made for it) and a SCRAM-SHA-512 user.
 const USER = 'alice'
@@ -22,8 +21,8 @@ beforeAll(async () => {
 }, 240_000)
 afterAll(async () => cluster?.stop())
 
-const secureTransport = (password: string) =>
-  kafkajsTransport({
+const secureTransport = (password: string, transportName: TransportName) =>
+  makeTransport(transportName, {
     brokers: cluster!.secure!.bootstrapServers.split(','),
     ssl: { ca: [cluster!.secure!.caPem] },
     sasl: { mechanism: 'scram-sha-512', username: USER, password },
@@ -41,8 +40,8 @@ async function countTopic(): Promise<number> {
 }
 
 describe('TLS and SASL/SCRAM-SHA-512 (real broker)', () => {
-  it('produces over SASL_SSL with the right credentials', async () => {
-    const transport = secureTransport(PASSWORD)
+  it.each(TRANSPORT_NAMES)('produces over SASL_SSL with the right credentials (%s transport)', async (transportName) => {
+    const transport = secureTransport(PASSWORD, transportName)
     const reports = await firstValueFrom(
       from(Array.from({ length: 100 }, (_, i) => ({ i }))).pipe(serialize('secured', json()), partition(transport), batch(), toKafka(transport), toArray()),
     ).finally(() => transport.close())
@@ -50,8 +49,8 @@ describe('TLS and SASL/SCRAM-SHA-512 (real broker)', () => {
     expect(await countTopic()).toBeGreaterThanOrEqual(100)
   })
 
-  it('a wrong password fails fast with a non-retriable error that does not contain the password', async () => {
-    const transport = secureTransport('wrong-password-also-secret')
+  it.each(TRANSPORT_NAMES)('a wrong password fails fast with a non-retriable error that does not contain the password (%s transport)', async (transportName) => {
+    const transport = secureTransport('wrong-password-also-secret', transportName)
     const started = Date.now()
     const error = await firstValueFrom(from([{ i: 1 }]).pipe(serialize('secured', json()), partition(transport), batch(), toKafka(transport), toArray()))
       .catch((e: unknown) => e)

@@ -3,6 +3,20 @@ import { randomUUID } from 'node:crypto'
 import { inject } from 'vitest'
 import kafkajs from 'kafkajs'
 import { runKafkaTool, startKafka, type KafkaCluster, type StartKafkaOptions } from '@topicflow/testkit'
+import type { Transport } from '@topicflow/core'
+import { kafkajsTransport } from '@topicflow/kafkajs'
+import { wireTransport, type WireTransportOptions } from '@topicflow/wire'
+
+/** The transports every end-to-end test of the producer path runs against: topicflow's own, and kafkajs. */
+export const TRANSPORT_NAMES = ['wire', 'kafkajs'] as const
+export type TransportName = (typeof TRANSPORT_NAMES)[number]
+
+/** Options both transports take under the same names. */
+export type CommonTransportOptions = Pick<WireTransportOptions, 'ssl' | 'sasl' | 'connectionTimeout' | 'clientId'> & { readonly brokers: string[] }
+
+export function makeTransport(name: TransportName, options: CommonTransportOptions): Transport {
+  return name === 'wire' ? wireTransport(options) : kafkajsTransport(options)
+}
 
 export const brokers = (): string => inject('kafkaBrokers')
 export const registryUrl = (): string => inject('schemaRegistryUrl')

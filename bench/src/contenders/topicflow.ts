@@ -1,11 +1,18 @@
-/** Contender "topicflow": the demo's own pipeline (pull source, operators, KafkaSink over kafkajs). */
+/**
+ * Contender "topicflow": the demo's own pipeline (pull source, operators, KafkaSink) over the transport
+ * BENCH_TRANSPORT names: `wire` (topicflow's own, the default) or `kafkajs`.
+ */
 import { KafkaSink } from '@topicflow/core'
 import { kafkajsTransport } from '@topicflow/kafkajs'
+import { wireTransport } from '@topicflow/wire'
 import { pizzaPipeline, type PizzaOrder } from '@topicflow/example-pizza-orders/pipeline'
 import { jobFromEnv, RunRecorder } from '../job.js'
 
 const job = jobFromEnv()
-const transport = kafkajsTransport({ brokers: job.brokers, clientId: 'bench-topicflow' })
+const transport =
+  process.env.BENCH_TRANSPORT === 'kafkajs'
+    ? kafkajsTransport({ brokers: job.brokers, clientId: 'bench-topicflow' })
+    : wireTransport({ brokers: job.brokers, clientId: 'bench-topicflow' })
 const sink = new KafkaSink<PizzaOrder>(transport, { acks: 'all' })
 const recorder = new RunRecorder()
 let failed = 0

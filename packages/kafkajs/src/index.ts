@@ -1,3 +1,3 @@
 export { kafkajsTransport, type KafkajsTransportOptions } from './transport.js'
 export { fromKafkajsError } from './errors.js'
-export { registerCodecs, snappyCodec, lz4Codec, zstdCodec } from './codecs.js'
+export { registerCodecs } from './codecs.js'

@@ -1,0 +1,225 @@
+import { connect as connectTcp, type Socket } from 'node:net'
+import { connect as connectTls, type ConnectionOptions } from 'node:tls'
+import { KafkaConnectionError, messageOf } from '@topicflow/core'
+import { Reader, Writer, requestFrame } from './protocol.js'
+import { mechanismName, saslConversation, type SaslOptions } from './sasl.js'
+import { kafkaErrorCode } from './kafkaErrors.js'
+
+/** The API keys this transport uses, and the (non-flexible) version of each it speaks. */
+export const API = {
+  produce: { key: 0, version: 8, name: 'Produce' },
+  metadata: { key: 3, version: 7, name: 'Metadata' },
+  saslHandshake: { key: 17, version: 1, name: 'SaslHandshake' },
+  apiVersions: { key: 18, version: 0, name: 'ApiVersions' },
+  initProducerId: { key: 22, version: 1, name: 'InitProducerId' },
+  saslAuthenticate: { key: 36, version: 1, name: 'SaslAuthenticate' },
+} as const
+export type Api = (typeof API)[keyof typeof API]
+
+/** How to reach and authenticate with a broker. */
+export interface BrokerConnectionOptions {
+  readonly host: string
+  readonly port: number
+  readonly clientId: string
+  readonly tls: ConnectionOptions | undefined
+  readonly sasl: SaslOptions | undefined
+  readonly connectTimeoutMs: number
+}
+
+interface InFlight {
+  readonly api: Api
+  readonly resolve: (body: Reader) => void
+  readonly reject: (error: Error) => void
+  readonly timer: NodeJS.Timeout
+}
+
+/**
+ * One TCP (or TLS) connection to one broker: requests are pipelined, answered in order and matched by
+ * correlation id. A request that outlives its timeout closes the connection, as Java's client does, since
+ * the answers behind it can no longer be trusted to come; everything in flight then fails retriably.
+ */
+export class BrokerConnection {
+  readonly address: string
+  #socket: Socket | undefined
+  #nextCorrelationId = 1
+  readonly #inFlight = new Map<number, InFlight>()
+  #received: Buffer | undefined
+  #closedBy: Error | undefined
+  readonly #onClose = new Set<() => void>()
+
+  private constructor(readonly options: BrokerConnectionOptions) {
+    this.address = `${options.host}:${options.port}`
+  }
+
+  /** Connects, checks the broker speaks the versions this transport needs, and authenticates. */
+  static async open(options: BrokerConnectionOptions): Promise<BrokerConnection> {
+    const connection = new BrokerConnection(options)
+    await connection.#connect()
+    try {
+      await connection.#checkVersions()
+      if (options.sasl !== undefined) await connection.#authenticate(options.sasl)
+    } catch (error) {
+      connection.close()
+      throw error
+    }
+    return connection
+  }
+
+  get closed(): boolean {
+    return this.#closedBy !== undefined
+  }
+
+  /** Calls `listener` once the connection is closed, whatever closed it. */
+  onClose(listener: () => void): void {
+    if (this.closed) listener()
+    else this.#onClose.add(listener)
+  }
+
+  /** Sends a request and resolves with a reader positioned at the response body. */
+  request(api: Api, body: readonly Buffer[], timeoutMs: number): Promise<Reader> {
+    return new Promise<Reader>((resolve, reject) => {
+      const socket = this.#socket
+      if (socket === undefined || this.#closedBy !== undefined) {
+        reject(this.#closedBy ?? new KafkaConnectionError(`Connection to ${this.address} is not open`))
+        return
+      }
+      const correlationId = this.#nextCorrelationId
+      this.#nextCorrelationId = (this.#nextCorrelationId + 1) & 0x7fffffff
+      const timer = setTimeout(() => {
+        this.#fail(new KafkaConnectionError(`${api.name} request to ${this.address} got no answer within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.#inFlight.set(correlationId, { api, resolve, reject, timer })
+      this.#write(requestFrame(api.key, api.version, correlationId, this.options.clientId, body))
+    })
+  }
+
+  /** Sends a request the broker does not answer (Produce with acks 0); resolves once written to the socket. */
+  send(api: Api, body: readonly Buffer[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const socket = this.#socket
+      if (socket === undefined || this.#closedBy !== undefined) {
+        reject(this.#closedBy ?? new KafkaConnectionError(`Connection to ${this.address} is not open`))
+        return
+      }
+      const correlationId = this.#nextCorrelationId
+      this.#nextCorrelationId = (this.#nextCorrelationId + 1) & 0x7fffffff
+      this.#write(requestFrame(api.key, api.version, correlationId, this.options.clientId, body), (error) =>
+        error ? reject(new KafkaConnectionError(`Writing to ${this.address} failed: ${error.message}`, { cause: error })) : resolve(),
+      )
+    })
+  }
+
+  close(): void {
+    this.#fail(new KafkaConnectionError(`Connection to ${this.address} was closed`))
+  }
+
+  #write(parts: readonly Buffer[], done?: (error: Error | null | undefined) => void): void {
+    const socket = this.#socket!
+    socket.cork()
+    for (let i = 0; i < parts.length - 1; i++) socket.write(parts[i]!)
+    socket.write(parts[parts.length - 1]!, done)
+    socket.uncork()
+  }
+
+  #connect(): Promise<void> {
+    const { host, port, tls, connectTimeoutMs } = this.options
+    return new Promise<void>((resolve, reject) => {
+      const socket = tls === undefined ? connectTcp({ host, port, noDelay: true }) : connectTls({ host, port, servername: isIp(host) ? undefined : host, ...tls })
+      socket.setNoDelay(true)
+      const timer = setTimeout(() => {
+        socket.destroy()
+        reject(new KafkaConnectionError(`Cannot connect to Kafka at ${this.address}: no answer within ${connectTimeoutMs} ms`))
+      }, connectTimeoutMs)
+      const onError = (error: Error): void => {
+        clearTimeout(timer)
+        socket.destroy()
+        reject(new KafkaConnectionError(`Cannot connect to Kafka at ${this.address}: ${messageOf(error)}`, { cause: error }))
+      }
+      socket.once('error', onError)
+      socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
+        clearTimeout(timer)
+        socket.off('error', onError)
+        this.#socket = socket
+        socket.on('data', (chunk: Buffer) => this.#receive(chunk))
+        socket.on('error', (error) => this.#fail(new KafkaConnectionError(`Connection to ${this.address} failed: ${error.message}`, { cause: error })))
+        socket.on('close', () => this.#fail(new KafkaConnectionError(`Connection to ${this.address} was closed by the broker`)))
+        resolve()
+      })
+    })
+  }
+
+  #receive(chunk: Buffer): void {
+    let data = this.#received === undefined ? chunk : Buffer.concat([this.#received, chunk])
+    while (data.length >= 4) {
+      const size = data.readInt32BE(0)
+      if (data.length < 4 + size) break
+      const correlationId = data.readInt32BE(4)
+      const waiting = this.#inFlight.get(correlationId)
+      if (waiting !== undefined) {
+        this.#inFlight.delete(correlationId)
+        clearTimeout(waiting.timer)
+        waiting.resolve(new Reader(data.subarray(0, 4 + size), 8))
+      }
+      data = data.subarray(4 + size)
+    }
+    this.#received = data.length === 0 ? undefined : data
+  }
+
+  #fail(error: Error): void {
+    if (this.#closedBy !== undefined) return
+    this.#closedBy = error
+    this.#socket?.destroy()
+    for (const waiting of this.#inFlight.values()) {
+      clearTimeout(waiting.timer)
+      waiting.reject(error)
+    }
+    this.#inFlight.clear()
+    for (const listener of this.#onClose) listener()
+    this.#onClose.clear()
+  }
+
+  async #checkVersions(): Promise<void> {
+    const body = await this.request(API.apiVersions, [], this.options.connectTimeoutMs)
+    const errorCode = body.int16()
+    if (errorCode !== 0) throw new KafkaConnectionError(`ApiVersions at ${this.address} failed: ${kafkaErrorCode(errorCode).name}`, { retriable: false })
+    const ranges = new Map(body.array((r) => [r.int16(), [r.int16(), r.int16()] as const] as const))
+    const needed = [API.produce, API.metadata, API.initProducerId, ...(this.options.sasl === undefined ? [] : [API.saslHandshake, API.saslAuthenticate])]
+    for (const api of needed) {
+      const range = ranges.get(api.key)
+      if (range === undefined || api.version < range[0] || api.version > range[1]) {
+        throw new KafkaConnectionError(
+          `The broker at ${this.address} does not speak ${api.name} v${api.version} (it offers ${range === undefined ? 'none' : `v${range[0]}–v${range[1]}`}); topicflow's wire transport needs Kafka 2.1 or later`,
+          { retriable: false },
+        )
+      }
+    }
+  }
+
+  async #authenticate(sasl: SaslOptions): Promise<void> {
+    const timeout = this.options.connectTimeoutMs
+    const refused = (reason: string): KafkaConnectionError =>
+      new KafkaConnectionError(`Authentication failed at ${this.address} (SASL ${mechanismName(sasl)}, user ${JSON.stringify(sasl.username)}): ${reason}`, { retriable: false })
+    const handshake = await this.request(API.saslHandshake, [new Writer(32).string(mechanismName(sasl)).toBuffer()], timeout)
+    const handshakeError = handshake.int16()
+    if (handshakeError !== 0) {
+      const offered = handshake.array((r) => r.string())
+      throw refused(`${kafkaErrorCode(handshakeError).name}; the broker offers ${offered.join(', ') || 'no mechanism'}`)
+    }
+    let step: ReturnType<typeof saslConversation> | undefined = saslConversation(sasl)
+    while (step !== undefined) {
+      const answer = await this.request(API.saslAuthenticate, [new Writer(step.send.length + 8).bytes(step.send).toBuffer()], timeout)
+      const errorCode = answer.int16()
+      const errorMessage = answer.string()
+      if (errorCode !== 0) throw refused(errorMessage ?? kafkaErrorCode(errorCode).name)
+      try {
+        step = step.receive(answer.bytes() ?? Buffer.alloc(0))
+      } catch (error) {
+        throw refused(messageOf(error))
+      }
+    }
+  }
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':')
+}

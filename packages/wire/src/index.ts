@@ -1,0 +1,5 @@
+export { wireTransport, type WireTransportOptions } from './transport.js'
+export type { SaslOptions } from './sasl.js'
+export { compressionCodecs, gzipCodec, snappyCodec, lz4Codec, zstdCodec, type CompressionCodec } from './codecs.js'
+export { encodeRecordBatch, type BatchProducer } from './recordBatch.js'
+export { crc32c } from './crc32c.js'

@@ -1,0 +1,186 @@
+import type { Codec, WireRecord } from '@topicflow/core'
+import { compressionCodecs } from './codecs.js'
+import { crc32c } from './crc32c.js'
+
+/**
+ * Kafka's record batch, magic v2 (KIP-98), encoded in one pass over the records into one buffer: sizes
+ * first (every record's length prefix needs its body's size), then the bytes. Compression runs on libuv's
+ * thread pool; the CRC-32C covers everything from the attributes to the end.
+ */
+
+/** The idempotent producer's identity for one batch; `undefined` writes -1s, as a plain producer does. */
+export interface BatchProducer {
+  readonly producerId: bigint
+  readonly producerEpoch: number
+  readonly baseSequence: number
+}
+
+/** Offsets of the batch header fields (DefaultRecordBatch in Kafka's sources). */
+const BATCH_LENGTH_OFFSET = 8
+const PARTITION_LEADER_EPOCH_OFFSET = 12
+const MAGIC_OFFSET = 16
+const CRC_OFFSET = 17
+const ATTRIBUTES_OFFSET = 21
+const LAST_OFFSET_DELTA_OFFSET = 23
+const BASE_TIMESTAMP_OFFSET = 27
+const MAX_TIMESTAMP_OFFSET = 35
+const PRODUCER_ID_OFFSET = 43
+const PRODUCER_EPOCH_OFFSET = 51
+const BASE_SEQUENCE_OFFSET = 53
+const RECORD_COUNT_OFFSET = 57
+/** Size of the batch header; records follow it. */
+export const BATCH_HEADER_BYTES = 61
+
+/** The attributes' compression bits (0–2). */
+const CODEC_ID: Record<Codec, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 }
+
+/** Encodes `records` as one batch; its base offset is 0 (the broker assigns offsets). */
+export async function encodeRecordBatch(records: readonly WireRecord[], codec: Codec, producer: BatchProducer | undefined): Promise<Buffer> {
+  const first = records[0]
+  if (first === undefined) throw new RangeError('a record batch needs at least one record')
+  const baseTimestamp = first.timestamp
+  let maxTimestamp = baseTimestamp
+  for (const record of records) if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp
+
+  let batch: Buffer
+  if (codec === 'none') {
+    const bodySizes = new Int32Array(records.length)
+    const recordsBytes = measureRecords(records, baseTimestamp, bodySizes)
+    batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordsBytes)
+    writeRecords(batch, BATCH_HEADER_BYTES, records, baseTimestamp, bodySizes)
+  } else {
+    const bodySizes = new Int32Array(records.length)
+    const plain = Buffer.allocUnsafe(measureRecords(records, baseTimestamp, bodySizes))
+    writeRecords(plain, 0, records, baseTimestamp, bodySizes)
+    const compressed = await compressionCodecs[codec].compress(plain)
+    batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length)
+    compressed.copy(batch, BATCH_HEADER_BYTES)
+  }
+
+  batch.writeBigInt64BE(0n, 0)
+  batch.writeInt32BE(batch.length - 12, BATCH_LENGTH_OFFSET)
+  batch.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET)
+  batch.writeInt8(2, MAGIC_OFFSET)
+  batch.writeInt16BE(CODEC_ID[codec], ATTRIBUTES_OFFSET)
+  batch.writeInt32BE(records.length - 1, LAST_OFFSET_DELTA_OFFSET)
+  batch.writeBigInt64BE(BigInt(baseTimestamp), BASE_TIMESTAMP_OFFSET)
+  batch.writeBigInt64BE(BigInt(maxTimestamp), MAX_TIMESTAMP_OFFSET)
+  batch.writeBigInt64BE(producer?.producerId ?? -1n, PRODUCER_ID_OFFSET)
+  batch.writeInt16BE(producer?.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET)
+  batch.writeInt32BE(producer?.baseSequence ?? -1, BASE_SEQUENCE_OFFSET)
+  batch.writeInt32BE(records.length, RECORD_COUNT_OFFSET)
+  batch.writeUInt32BE(crc32c(batch, ATTRIBUTES_OFFSET), CRC_OFFSET)
+  return batch
+}
+
+/** Total bytes of the encoded records; each record's body size (without its length prefix) into `bodySizes`. */
+function measureRecords(records: readonly WireRecord[], baseTimestamp: number, bodySizes: Int32Array): number {
+  let total = 0
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!
+    let body = 1 + varlongSize(record.timestamp - baseTimestamp) + varintSize(i)
+    body += record.key === null ? 1 : varintSize(record.key.length) + record.key.length
+    body += record.value === null ? 1 : varintSize(record.value.length) + record.value.length
+    let headerCount = 0
+    for (const name in record.headers) {
+      const values = record.headers[name]!
+      const nameBytes = Buffer.byteLength(name)
+      for (const value of typeof values === 'string' || Buffer.isBuffer(values) ? [values] : values) {
+        const valueBytes = typeof value === 'string' ? Buffer.byteLength(value) : value.length
+        body += varintSize(nameBytes) + nameBytes + varintSize(valueBytes) + valueBytes
+        headerCount++
+      }
+    }
+    body += varintSize(headerCount)
+    bodySizes[i] = body
+    total += varintSize(body) + body
+  }
+  return total
+}
+
+function writeRecords(target: Buffer, start: number, records: readonly WireRecord[], baseTimestamp: number, bodySizes: Int32Array): void {
+  let at = start
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!
+    at = writeVarint(target, at, bodySizes[i]!)
+    target[at++] = 0 // record attributes: unused
+    at = writeVarlong(target, at, record.timestamp - baseTimestamp)
+    at = writeVarint(target, at, i)
+    at = writeBytes(target, at, record.key)
+    at = writeBytes(target, at, record.value)
+    let headerCount = 0
+    for (const name in record.headers) {
+      const values = record.headers[name]!
+      headerCount += typeof values === 'string' || Buffer.isBuffer(values) ? 1 : values.length
+    }
+    at = writeVarint(target, at, headerCount)
+    for (const name in record.headers) {
+      const values = record.headers[name]!
+      for (const value of typeof values === 'string' || Buffer.isBuffer(values) ? [values] : values) {
+        at = writeString(target, at, name)
+        at = typeof value === 'string' ? writeString(target, at, value) : writeBytes(target, at, value)
+      }
+    }
+  }
+}
+
+function writeBytes(target: Buffer, at: number, bytes: Buffer | null): number {
+  if (bytes === null) return writeVarint(target, at, -1)
+  at = writeVarint(target, at, bytes.length)
+  target.set(bytes, at)
+  return at + bytes.length
+}
+
+function writeString(target: Buffer, at: number, text: string): number {
+  at = writeVarint(target, at, Buffer.byteLength(text))
+  return at + target.write(text, at)
+}
+
+/** Bytes of a zigzag varint (a signed 32-bit value). */
+export function varintSize(value: number): number {
+  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0
+  let bytes = 1
+  while (zigzag >= 0x80) {
+    zigzag >>>= 7
+    bytes++
+  }
+  return bytes
+}
+
+/** Writes a zigzag varint (signed 32-bit); returns the offset after it. */
+export function writeVarint(target: Buffer, at: number, value: number): number {
+  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0
+  while (zigzag >= 0x80) {
+    target[at++] = (zigzag & 0x7f) | 0x80
+    zigzag >>>= 7
+  }
+  target[at++] = zigzag
+  return at
+}
+
+/** Zigzag of a signed 64-bit value held exactly in a double (|value| < 2^52, enough for time deltas). */
+function zigzag64(value: number): number {
+  return value >= 0 ? value * 2 : -value * 2 - 1
+}
+
+export function varlongSize(value: number): number {
+  if (value >= -0x40000000 && value < 0x40000000) return varintSize(value)
+  let zigzag = zigzag64(value)
+  let bytes = 1
+  while (zigzag >= 0x80) {
+    zigzag = Math.floor(zigzag / 128)
+    bytes++
+  }
+  return bytes
+}
+
+export function writeVarlong(target: Buffer, at: number, value: number): number {
+  if (value >= -0x40000000 && value < 0x40000000) return writeVarint(target, at, value)
+  let zigzag = zigzag64(value)
+  while (zigzag >= 0x80) {
+    target[at++] = (zigzag % 128) | 0x80
+    zigzag = Math.floor(zigzag / 128)
+  }
+  target[at++] = zigzag
+  return at
+}

@@ -1,0 +1,465 @@
+import type { ConnectionOptions } from 'node:tls'
+import {
+  KafkaConnectionError,
+  ProduceError,
+  RecordTooLargeError,
+  TopicflowError,
+  UnknownTopicError,
+  exponential,
+  messageOf,
+  withTimeout,
+  type ProduceAck,
+  type ProduceRequest,
+  type ProducerSession,
+  type ProducerSessionOptions,
+  type Transport,
+} from '@topicflow/core'
+import { API, BrokerConnection } from './connection.js'
+import { DUPLICATE_SEQUENCE_NUMBER, PRODUCER_STATE_LOST, STALE_METADATA, TOO_LARGE, kafkaErrorCode } from './kafkaErrors.js'
+import {
+  initProducerIdRequest,
+  metadataRequest,
+  produceRequest,
+  readInitProducerId,
+  readMetadata,
+  readProduce,
+  type MetadataResponse,
+  type PartitionBatch,
+  type PartitionProduceResponse,
+} from './messages.js'
+import { encodeRecordBatch, type BatchProducer } from './recordBatch.js'
+import type { SaslOptions } from './sasl.js'
+
+/** Options of the wire transport. The names of those kafkajs also has are kafkajs's, so configs carry over. */
+export interface WireTransportOptions {
+  /** Bootstrap servers, `host:port`. */
+  readonly brokers: readonly string[]
+  /** Sent with every request (Java's `client.id`). Default `topicflow`. */
+  readonly clientId?: string
+  /** TLS: `true` for the system's CAs, or node:tls options (ca, cert, key, servername, …). Default off. */
+  readonly ssl?: boolean | ConnectionOptions
+  /** SASL PLAIN or SCRAM-SHA-256/512 credentials. Default none. */
+  readonly sasl?: SaslOptions
+  /** Bound on opening a connection, TLS and SASL included (Java's `socket.connection.setup.timeout.ms`). Default 10,000. */
+  readonly connectionTimeout?: number
+  /** Bound on a metadata or producer-id request (Java's `request.timeout.ms`). Default 30,000. */
+  readonly requestTimeout?: number
+  /** A topic that does not exist is created by the broker on first metadata request, if the broker allows it. Default true. */
+  readonly allowAutoTopicCreation?: boolean
+  /** Batches for one broker that are ready together go out in one produce request up to this size (Java's `max.request.size`). Default 1 MiB. */
+  readonly maxRequestBytes?: number
+}
+
+/**
+ * topicflow's own Kafka transport. It encodes each batch (record batch v2) in one pass into one buffer,
+ * computes CRC-32C with a slicing-by-8 table, compresses on libuv's thread pool, and sends the batches of
+ * all partitions led by one broker that are ready at the same time in one produce request, as Java's
+ * producer does. The idempotent producer keeps each partition's sequence numbers across retries of the
+ * same request, so retries through a leader change land once.
+ *
+ * @example
+ * import { wireTransport } from '@topicflow/wire'
+ * const transport = wireTransport({ brokers: ['127.0.0.1:9092'], clientId: 'orders-etl' })
+ * console.log(await transport.partitionCount('orders', { timeoutMs: 10_000 }))
+ * await transport.close()
+ */
+export function wireTransport(options: WireTransportOptions): Transport {
+  return new WireTransport(options)
+}
+
+interface Address {
+  readonly host: string
+  readonly port: number
+}
+
+class WireTransport implements Transport {
+  readonly brokers: string
+  readonly #options: Required<Omit<WireTransportOptions, 'ssl' | 'sasl'>> & Pick<WireTransportOptions, 'sasl'> & { readonly tls: ConnectionOptions | undefined }
+  readonly #bootstrap: readonly Address[]
+  readonly #connections = new Map<string, Promise<BrokerConnection>>()
+  readonly #nodes = new Map<number, Address>()
+  /** Leader node id of each partition, by topic; a topic is dropped when its leaders may be stale. */
+  readonly #leaders = new Map<string, Int32Array>()
+  readonly #refreshing = new Map<string, Promise<void>>()
+  #closed = false
+
+  constructor(options: WireTransportOptions) {
+    if (options.brokers.length === 0) throw new TypeError('wireTransport: brokers must list at least one host:port')
+    this.#bootstrap = options.brokers.map(parseAddress)
+    this.brokers = options.brokers.join(',')
+    this.#options = {
+      brokers: options.brokers,
+      clientId: options.clientId ?? 'topicflow',
+      tls: options.ssl === true ? {} : options.ssl === false || options.ssl === undefined ? undefined : options.ssl,
+      sasl: options.sasl,
+      connectionTimeout: options.connectionTimeout ?? 10_000,
+      requestTimeout: options.requestTimeout ?? 30_000,
+      allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
+      maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
+    }
+  }
+
+  async partitionCount(topic: string, options: { readonly timeoutMs: number }): Promise<number> {
+    const deadline = Date.now() + options.timeoutMs
+    const backoff = exponential(50, 1000)
+    const outOfTime = new Error('partitionCount deadline')
+    let lastError: unknown
+    for (let attempt = 1; deadline - Date.now() > 0; attempt++) {
+      try {
+        const remaining = deadline - Date.now()
+        const metadata = await withTimeout(this.#fetchMetadata([topic], remaining), remaining, () => outOfTime)
+        const described = metadata.topics.find((t) => t.name === topic)
+        if (described !== undefined && described.errorCode === 0 && described.partitions.length > 0) return described.partitions.length
+        const code = kafkaErrorCode(described?.errorCode ?? 3)
+        if (!code.retriable) throw new ProduceError(`Metadata for topic "${topic}" refused: ${code.name}`, code.name, { topic, retriable: false })
+        lastError = new UnknownTopicError(topic, { retriable: true })
+      } catch (error) {
+        if (error === outOfTime) break
+        if (error instanceof TopicflowError && !error.retriable) throw error
+        lastError = error
+      }
+      await sleep(Math.max(0, Math.min(backoff(attempt), deadline - Date.now())))
+    }
+    // Java's producer says the same after max.block.ms: the topic was not in metadata, or no broker answered.
+    if (lastError instanceof UnknownTopicError) throw new UnknownTopicError(topic, { retriable: false, cause: lastError })
+    throw this.#unreachable(options.timeoutMs, lastError)
+  }
+
+  async openProducer(options: ProducerSessionOptions): Promise<ProducerSession> {
+    const session = new WireSession(this, options.idempotent)
+    // Reach the cluster now (Java's max.block.ms), so an unreachable broker is reported before any record.
+    await withTimeout(this.anyConnection(), options.connectTimeoutMs, () => this.#unreachable(options.connectTimeoutMs, undefined))
+    return session
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    const connections = [...this.#connections.values()]
+    this.#connections.clear()
+    await Promise.all(connections.map((c) => c.then((connection) => connection.close()).catch(() => undefined)))
+  }
+
+  get requestTimeoutMs(): number {
+    return this.#options.requestTimeout
+  }
+
+  get maxRequestBytes(): number {
+    return this.#options.maxRequestBytes
+  }
+
+  /** The leader of `topic`-`partition`, from metadata asked again when missing or dropped as stale. */
+  async leaderOf(topic: string, partition: number): Promise<BrokerConnection> {
+    let leaders = this.#leaders.get(topic)
+    if (leaders === undefined) {
+      await this.#refresh(topic)
+      leaders = this.#leaders.get(topic)
+    }
+    const leader = leaders?.[partition] ?? -1
+    const address = this.#nodes.get(leader)
+    if (leader < 0 || address === undefined) {
+      this.staleMetadata(topic)
+      if (leaders !== undefined && partition >= leaders.length) throw new UnknownTopicError(`${topic} partition ${partition}`, { topic, partition, retriable: true })
+      throw new ProduceError(`No leader for ${topic}-${partition} in metadata (LEADER_NOT_AVAILABLE)`, 'LEADER_NOT_AVAILABLE', { topic, partition, retriable: true })
+    }
+    return this.connectionTo(address)
+  }
+
+  staleMetadata(topic: string): void {
+    this.#leaders.delete(topic)
+  }
+
+  /** A live connection if there is one, else the first bootstrap or known broker that answers. */
+  async anyConnection(): Promise<BrokerConnection> {
+    let lastError: unknown
+    const candidates = [...this.#bootstrap, ...this.#nodes.values()]
+    for (const address of candidates) {
+      const open = this.#connections.get(key(address))
+      if (open !== undefined) {
+        try {
+          return await open
+        } catch (error) {
+          lastError = error
+        }
+      }
+    }
+    for (const address of candidates) {
+      try {
+        return await this.connectionTo(address)
+      } catch (error) {
+        if (error instanceof TopicflowError && !error.retriable) throw error
+        lastError = error
+      }
+    }
+    throw lastError instanceof Error ? lastError : new KafkaConnectionError(`Cannot reach Kafka at ${this.brokers}`)
+  }
+
+  connectionTo(address: Address): Promise<BrokerConnection> {
+    if (this.#closed) return Promise.reject(new KafkaConnectionError('The transport is closed', { retriable: false }))
+    const id = key(address)
+    const existing = this.#connections.get(id)
+    if (existing !== undefined) return existing
+    const opening = BrokerConnection.open({
+      host: address.host,
+      port: address.port,
+      clientId: this.#options.clientId,
+      tls: this.#options.tls,
+      sasl: this.#options.sasl,
+      connectTimeoutMs: this.#options.connectionTimeout,
+    })
+    this.#connections.set(id, opening)
+    opening.then(
+      (connection) =>
+        connection.onClose(() => {
+          if (this.#connections.get(id) === opening) this.#connections.delete(id)
+          // Whoever led partitions through this broker may not any more.
+          for (const [topic, leaders] of this.#leaders) {
+            if (leaders.some((node) => this.#nodes.get(node) !== undefined && key(this.#nodes.get(node)!) === id)) this.#leaders.delete(topic)
+          }
+        }),
+      () => {
+        if (this.#connections.get(id) === opening) this.#connections.delete(id)
+      },
+    )
+    return opening
+  }
+
+  /** One metadata request at a time per topic; callers during a refresh wait for it. */
+  #refresh(topic: string): Promise<void> {
+    let refreshing = this.#refreshing.get(topic)
+    if (refreshing === undefined) {
+      refreshing = this.#fetchMetadata([topic], this.#options.requestTimeout)
+        .then((metadata) => {
+          const described = metadata.topics.find((t) => t.name === topic)
+          if (described === undefined || described.errorCode !== 0) {
+            const code = kafkaErrorCode(described?.errorCode ?? 3)
+            if (code.code === 3) throw new UnknownTopicError(topic, { retriable: true })
+            throw new ProduceError(`Metadata for topic "${topic}": ${code.name}`, code.name, { topic, retriable: code.retriable })
+          }
+        })
+        .finally(() => this.#refreshing.delete(topic))
+      this.#refreshing.set(topic, refreshing)
+    }
+    return refreshing
+  }
+
+  async #fetchMetadata(topics: readonly string[], timeoutMs: number): Promise<MetadataResponse> {
+    const connection = await this.anyConnection()
+    const metadata = readMetadata(await connection.request(API.metadata, [metadataRequest(topics, this.#options.allowAutoTopicCreation)], Math.max(1, timeoutMs)))
+    for (const broker of metadata.brokers) this.#nodes.set(broker.nodeId, { host: broker.host, port: broker.port })
+    for (const topic of metadata.topics) {
+      if (topic.errorCode !== 0 || topic.partitions.length === 0) continue
+      const leaders = new Int32Array(topic.partitions.length).fill(-1)
+      for (const p of topic.partitions) if (p.partition < leaders.length) leaders[p.partition] = p.errorCode === 0 ? p.leader : -1
+      this.#leaders.set(topic.name, leaders)
+    }
+    return metadata
+  }
+
+  /** A new producer id; the broker's transient refusals (its coordinator still loading) are waited out within the request timeout. */
+  async newProducerId(): Promise<BatchProducer> {
+    const deadline = Date.now() + this.#options.requestTimeout
+    const backoff = exponential(50, 1000)
+    for (let attempt = 1; ; attempt++) {
+      const connection = await this.anyConnection()
+      const answer = readInitProducerId(await connection.request(API.initProducerId, [initProducerIdRequest()], this.#options.requestTimeout))
+      if (answer.errorCode === 0) return { producerId: answer.producerId, producerEpoch: answer.producerEpoch, baseSequence: 0 }
+      const code = kafkaErrorCode(answer.errorCode)
+      const wait = backoff(attempt)
+      if (!code.retriable || Date.now() + wait > deadline) {
+        throw new ProduceError(`InitProducerId refused by ${connection.address}: ${code.name}`, code.name, { retriable: code.retriable })
+      }
+      await sleep(wait)
+    }
+  }
+
+  #unreachable(timeoutMs: number, cause: unknown): KafkaConnectionError {
+    const reason = cause === undefined ? '' : `: ${messageOf(cause)}`
+    return new KafkaConnectionError(`Kafka at ${this.brokers} did not answer within ${timeoutMs} ms${reason}`, { retriable: true, cause })
+  }
+}
+
+/** Idempotence state of one partition: its producer id and the sequence its next new batch starts at. */
+interface PartitionSequence {
+  producer: BatchProducer
+  /** A request whose outcome is unknown (connection lost, no answer): only it may reuse the sequence. */
+  inDoubt: ProduceRequest | undefined
+}
+
+const SEQUENCE_LIMIT = 2 ** 31
+
+/**
+ * A producer session. Idempotence follows KIP-98 per partition: a batch takes the partition's next
+ * sequence number and keeps it through every retry of the same request; the sequence moves on only when
+ * the broker acknowledges. When a request's fate is unknown and a different request comes next (the
+ * first one given up), that partition starts over under a new producer id rather than guess.
+ */
+class WireSession implements ProducerSession {
+  readonly #sequences = new Map<string, PartitionSequence>()
+  readonly #queues = new Map<BrokerConnection, ProduceQueue>()
+  #sharedProducer: Promise<BatchProducer> | undefined
+
+  constructor(
+    readonly transport: WireTransport,
+    readonly idempotent: boolean,
+  ) {}
+
+  async send(request: ProduceRequest): Promise<ProduceAck> {
+    const { topic, partition } = request
+    const where = { topic, partition }
+    const sequence = this.idempotent ? await this.#sequenceFor(request) : undefined
+    const batch = await encodeRecordBatch(request.records, request.codec, sequence?.producer)
+    let answer: PartitionProduceResponse
+    try {
+      const connection = await this.transport.leaderOf(topic, partition)
+      answer = await this.#queueFor(connection).add({ topic, partition, batch }, request.acks, request.timeoutMs)
+    } catch (error) {
+      if (sequence !== undefined && error instanceof KafkaConnectionError) sequence.inDoubt = request
+      if (error instanceof KafkaConnectionError) this.transport.staleMetadata(topic)
+      if (error instanceof KafkaConnectionError) throw new KafkaConnectionError(`Produce to ${topic}-${partition}: ${error.message}`, { ...where, cause: error, retriable: error.retriable })
+      if (error instanceof TopicflowError) throw error
+      throw new KafkaConnectionError(`Produce to ${topic}-${partition} failed: ${messageOf(error)}`, { ...where, cause: error })
+    }
+    if (sequence !== undefined) sequence.inDoubt = undefined
+    if (answer.errorCode === 0 || (answer.errorCode === DUPLICATE_SEQUENCE_NUMBER && sequence !== undefined)) {
+      if (sequence !== undefined) {
+        const next = sequence.producer.baseSequence + request.records.length
+        sequence.producer = { ...sequence.producer, baseSequence: next >= SEQUENCE_LIMIT ? next - SEQUENCE_LIMIT : next }
+      }
+      return { baseOffset: answer.baseOffset, logAppendTime: answer.logAppendTime }
+    }
+    const code = kafkaErrorCode(answer.errorCode)
+    if (STALE_METADATA.has(code.code)) this.transport.staleMetadata(topic)
+    const detail = answer.errorMessage === null ? '' : ` (${answer.errorMessage})`
+    if (TOO_LARGE.has(code.code)) throw new RecordTooLargeError(batch.length, undefined, where)
+    if (code.code === 3) throw new UnknownTopicError(topic, { ...where, retriable: true })
+    if (sequence !== undefined && PRODUCER_STATE_LOST.has(code.code)) {
+      // The broker lost (or fenced) this producer's state for the partition: go on under a new producer id.
+      this.#sequences.delete(`${topic}\u0000${partition}`)
+      throw new ProduceError(`Produce to ${topic}-${partition} failed: ${code.name}${detail}; retrying under a new producer id`, code.name, { ...where, retriable: true })
+    }
+    throw new ProduceError(`Produce to ${topic}-${partition} failed: ${code.name}${detail}`, code.name, { ...where, retriable: code.retriable })
+  }
+
+  async close(): Promise<void> {
+    this.#queues.clear()
+  }
+
+  async #sequenceFor(request: ProduceRequest): Promise<PartitionSequence> {
+    const id = `${request.topic}\u0000${request.partition}`
+    const known = this.#sequences.get(id)
+    if (known !== undefined && (known.inDoubt === undefined || known.inDoubt === request)) return known
+    // A partition starts under the session's producer id; after a given-up request, under a new one of its own.
+    const producer = known === undefined ? await this.#sessionProducer() : await this.transport.newProducerId()
+    const fresh: PartitionSequence = { producer, inDoubt: undefined }
+    this.#sequences.set(id, fresh)
+    return fresh
+  }
+
+  #sessionProducer(): Promise<BatchProducer> {
+    if (this.#sharedProducer === undefined) {
+      const asking = this.transport.newProducerId()
+      asking.catch(() => {
+        if (this.#sharedProducer === asking) this.#sharedProducer = undefined
+      })
+      this.#sharedProducer = asking
+    }
+    return this.#sharedProducer
+  }
+
+  #queueFor(connection: BrokerConnection): ProduceQueue {
+    let queue = this.#queues.get(connection)
+    if (queue === undefined) {
+      queue = new ProduceQueue(connection, this.transport.maxRequestBytes)
+      this.#queues.set(connection, queue)
+      connection.onClose(() => this.#queues.delete(connection))
+    }
+    return queue
+  }
+}
+
+interface QueuedBatch extends PartitionBatch {
+  readonly acks: number
+  readonly timeoutMs: number
+  readonly resolve: (answer: PartitionProduceResponse) => void
+  readonly reject: (error: unknown) => void
+}
+
+/**
+ * Batches bound for one broker that become ready in the same turn of the event loop go out as one
+ * produce request (up to `maxRequestBytes`): the broker handles a connection's requests one at a time,
+ * so one request for six partitions costs it far less than six.
+ */
+class ProduceQueue {
+  #waiting: QueuedBatch[] = []
+  #scheduled = false
+
+  constructor(
+    readonly connection: BrokerConnection,
+    readonly maxRequestBytes: number,
+  ) {}
+
+  add(batch: PartitionBatch, acks: number, timeoutMs: number): Promise<PartitionProduceResponse> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ ...batch, acks, timeoutMs, resolve, reject })
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(() => this.#flush())
+      }
+    })
+  }
+
+  #flush(): void {
+    this.#scheduled = false
+    const waiting = this.#waiting
+    this.#waiting = []
+    while (waiting.length > 0) {
+      const first = waiting.shift()!
+      const group = [first]
+      let bytes = first.batch.length
+      for (let i = 0; i < waiting.length; ) {
+        const next = waiting[i]!
+        if (next.acks === first.acks && next.timeoutMs === first.timeoutMs && bytes + next.batch.length <= this.maxRequestBytes) {
+          group.push(next)
+          bytes += next.batch.length
+          waiting.splice(i, 1)
+        } else i++
+      }
+      void this.#send(group)
+    }
+  }
+
+  async #send(group: readonly QueuedBatch[]): Promise<void> {
+    const { acks, timeoutMs } = group[0]!
+    const body = produceRequest(acks, timeoutMs, group)
+    try {
+      if (acks === 0) {
+        await this.connection.send(API.produce, body)
+        for (const entry of group) entry.resolve({ topic: entry.topic, partition: entry.partition, errorCode: 0, baseOffset: -1, logAppendTime: -1, errorMessage: null })
+        return
+      }
+      const answers = readProduce(await this.connection.request(API.produce, body, timeoutMs))
+      for (const entry of group) {
+        const answer = answers.find((a) => a.partition === entry.partition && a.topic === entry.topic)
+        if (answer !== undefined) entry.resolve(answer)
+        else entry.reject(new KafkaConnectionError(`${this.connection.address} answered a produce request without ${entry.topic}-${entry.partition}`, { topic: entry.topic, partition: entry.partition }))
+      }
+    } catch (error) {
+      for (const entry of group) entry.reject(error)
+    }
+  }
+}
+
+function parseAddress(server: string): Address {
+  const colon = server.lastIndexOf(':')
+  const port = Number(server.slice(colon + 1))
+  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new TypeError(`wireTransport: broker ${JSON.stringify(server)} is not host:port`)
+  return { host: server.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port }
+}
+
+function key(address: Address): string {
+  return `${address.host}:${address.port}`
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
