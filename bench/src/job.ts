@@ -11,6 +11,8 @@ export interface BenchJob {
   readonly topic: string
   readonly count: number
   readonly codec: Codec
+  /** Value size in bytes, for the comparison's records (the demo pipeline's orders have their own). */
+  readonly recordSize: number
 }
 
 /** What a contender measured. */
@@ -24,13 +26,13 @@ export interface RunResult {
 }
 
 export function jobToEnv(job: BenchJob): Record<string, string> {
-  return { BENCH_BROKERS: job.brokers.join(','), BENCH_TOPIC: job.topic, BENCH_COUNT: String(job.count), BENCH_CODEC: job.codec }
+  return { BENCH_BROKERS: job.brokers.join(','), BENCH_TOPIC: job.topic, BENCH_COUNT: String(job.count), BENCH_CODEC: job.codec, BENCH_RECORD_SIZE: String(job.recordSize) }
 }
 
 export function jobFromEnv(env: NodeJS.ProcessEnv = process.env): BenchJob {
-  const { BENCH_BROKERS, BENCH_TOPIC, BENCH_COUNT, BENCH_CODEC } = env
+  const { BENCH_BROKERS, BENCH_TOPIC, BENCH_COUNT, BENCH_CODEC, BENCH_RECORD_SIZE = '100' } = env
   if (!BENCH_BROKERS || !BENCH_TOPIC || !BENCH_COUNT || !BENCH_CODEC) throw new Error('a contender runs from the benchmark: BENCH_BROKERS, BENCH_TOPIC, BENCH_COUNT and BENCH_CODEC must be set')
-  return { brokers: BENCH_BROKERS.split(','), topic: BENCH_TOPIC, count: Number(BENCH_COUNT), codec: BENCH_CODEC as Codec }
+  return { brokers: BENCH_BROKERS.split(','), topic: BENCH_TOPIC, count: Number(BENCH_COUNT), codec: BENCH_CODEC as Codec, recordSize: Number(BENCH_RECORD_SIZE) }
 }
 
 /** Latencies kept for the quantiles: a uniform sample of this many, so memory does not grow with the count. */

@@ -177,7 +177,7 @@ async function compareConsoleProducers(lines: number): Promise<ConsoleResult[]> 
 async function runContender(contender: Contender, records: number): Promise<RunResult> {
   const topic = `bench-${contender.name.replace(/\W+/g, '-')}-${Date.now()}`
   await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true })
-  const job: BenchJob = { brokers, topic, count: records, codec }
+  const job: BenchJob = { brokers, topic, count: records, codec, recordSize: 100 }
   const result = await runChild(fileURLToPath(new URL(contender.script, import.meta.url)), { ...jobToEnv(job), ...contender.env })
   const offsets = await admin.fetchTopicOffsets(topic)
   const landed = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)

@@ -1,0 +1,56 @@
+/**
+ * Contenders "kafkajs send" and "kafkajs sendBatch" (BENCH_KAFKAJS_MODE): the comparison's records written
+ * by hand with kafkajs 2.2.4, acks=all, kafkajs's Java-compatible partitioner, the same codec packages.
+ * `send`: one `send` per record, awaited in chunks of BENCH_KAFKAJS_CHUNK (kafkajs batches what is in
+ * flight together; not idempotent, since kafkajs's idempotent producer allows one request in flight).
+ * `sendBatch`: chunks of records in one `sendBatch` each, awaited one at a time, idempotent.
+ */
+import kafkajs from 'kafkajs'
+import { registerCodecs } from '@topicflow/kafkajs'
+import { jobFromEnv, RunRecorder } from '../job.js'
+import { benchRecords } from './records.js'
+
+const CODEC_TYPES = {
+  none: kafkajs.CompressionTypes.None,
+  gzip: kafkajs.CompressionTypes.GZIP,
+  snappy: kafkajs.CompressionTypes.Snappy,
+  lz4: kafkajs.CompressionTypes.LZ4,
+  zstd: kafkajs.CompressionTypes.ZSTD,
+} as const
+
+const job = jobFromEnv()
+const mode = process.env.BENCH_KAFKAJS_MODE === 'send' ? 'send' : 'sendBatch'
+const chunkSize = Number(process.env.BENCH_KAFKAJS_CHUNK ?? (mode === 'send' ? 1000 : 10_000))
+registerCodecs()
+const kafka = new kafkajs.Kafka({ brokers: job.brokers, clientId: `bench-kafkajs-${mode}`, logLevel: kafkajs.logLevel.NOTHING })
+const producer = kafka.producer(
+  mode === 'send'
+    ? { createPartitioner: kafkajs.Partitioners.DefaultPartitioner }
+    : { idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner },
+)
+await producer.connect()
+const recorder = new RunRecorder()
+const compression = CODEC_TYPES[job.codec]
+
+let chunk: Array<{ key: string; value: Buffer; madeAt: number }> = []
+const flush = async (): Promise<void> => {
+  if (mode === 'send') {
+    await Promise.all(
+      chunk.map((record) =>
+        producer.send({ topic: job.topic, messages: [{ key: record.key, value: record.value }], acks: -1, compression }).then(() => recorder.acked(record.madeAt)),
+      ),
+    )
+  } else {
+    await producer.sendBatch({ topicMessages: [{ topic: job.topic, messages: chunk.map((r) => ({ key: r.key, value: r.value })) }], acks: -1, compression })
+    const now = Date.now()
+    for (const record of chunk) recorder.acked(record.madeAt, now)
+  }
+  chunk = []
+}
+for (const record of benchRecords(job.count, job.recordSize)) {
+  chunk.push(record)
+  if (chunk.length === chunkSize) await flush()
+}
+if (chunk.length > 0) await flush()
+recorder.finish()
+await producer.disconnect()

@@ -1,0 +1,28 @@
+/**
+ * The records every contender of the comparison sends: keyed (1,024 distinct string keys, so every
+ * partition gets records), values of a fixed size taken from one block of random bytes at varying offsets
+ * (compressible only as much as random data is, as in Java's ProducerPerformance). Generated lazily:
+ * nobody holds the whole run in memory.
+ */
+import { randomBytes } from 'node:crypto'
+
+export interface BenchRecord {
+  readonly key: string
+  readonly value: Buffer
+  /** Date.now() when the record was made: ack latency counts from here. */
+  readonly madeAt: number
+}
+
+const KEYS = 1024
+const POOL_BYTES = 1 << 20
+
+export function* benchRecords(count: number, valueBytes: number): Generator<BenchRecord> {
+  // Half random, half a repeated text, so lz4 and zstd have something to do, as with real payloads.
+  const pool = Buffer.concat([randomBytes(POOL_BYTES / 2), Buffer.from('{"event":"page_view","user":"u-000000","path":"/"}'.repeat(POOL_BYTES / 2 / 50 + 1))])
+  const keys = Array.from({ length: KEYS }, (_, i) => `key-${i}`)
+  const span = pool.length - valueBytes
+  for (let i = 0; i < count; i++) {
+    const start = (i * 7919) % span
+    yield { key: keys[i % KEYS]!, value: pool.subarray(start, start + valueBytes), madeAt: Date.now() }
+  }
+}

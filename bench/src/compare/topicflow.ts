@@ -1,0 +1,66 @@
+/**
+ * Contender "topicflow": the comparison's records through the full operator chain (pull source, serialize,
+ * key, murmur2 partition, batch, compress, retry, KafkaSink) over topicflow's wire transport, acks=all with
+ * idempotence. With BENCH_RATE set, events are offered at that many per second instead of as fast as the
+ * sink takes them (the latency target).
+ */
+import { batch, compress, fromAsyncIterable, KafkaSink, key, partition, retry, serialize, toKafka } from '@topicflow/core'
+import { kafkajsTransport } from '@topicflow/kafkajs'
+import { wireTransport } from '@topicflow/wire'
+import { Observable } from 'rxjs'
+import { jobFromEnv, RunRecorder } from '../job.js'
+import { benchRecords, type BenchRecord } from './records.js'
+
+const LINGER_MS = 5
+const job = jobFromEnv()
+const rate = process.env.BENCH_RATE === undefined ? undefined : Number(process.env.BENCH_RATE)
+const transport =
+  process.env.BENCH_TRANSPORT === 'kafkajs'
+    ? kafkajsTransport({ brokers: job.brokers, clientId: 'bench-topicflow-kafkajs' })
+    : wireTransport({ brokers: job.brokers, clientId: 'bench-topicflow' })
+const sink = new KafkaSink<BenchRecord>(transport, { acks: 'all' })
+const recorder = new RunRecorder()
+let failed = 0
+
+/** `count` records offered at `perSecond`, in 1 ms ticks, whatever the sink does. */
+function paced(count: number, perSecond: number): Observable<BenchRecord> {
+  return new Observable((subscriber) => {
+    const records = benchRecords(count, job.recordSize)
+    const started = performance.now()
+    let sent = 0
+    const timer = setInterval(() => {
+      const due = Math.min(count, Math.floor(((performance.now() - started) * perSecond) / 1000))
+      for (; sent < due; sent++) subscriber.next(records.next().value as BenchRecord)
+      if (sent === count) {
+        clearInterval(timer)
+        subscriber.complete()
+      }
+    }, 1)
+    return () => clearInterval(timer)
+  })
+}
+
+const source = rate === undefined ? fromAsyncIterable(benchRecords(job.count, job.recordSize), sink) : paced(job.count, rate)
+await new Promise<void>((resolve, reject) =>
+  source
+    .pipe(
+      serialize(job.topic, (record: BenchRecord) => record.value),
+      key((record) => record.key),
+      partition(transport),
+      batch({ lingerMs: LINGER_MS, maxBytes: 64 * 1024 }),
+      compress(job.codec),
+      retry({ deliveryTimeoutMs: 120_000 }),
+      toKafka(sink),
+    )
+    .subscribe({
+      next(report) {
+        if (report.status === 'failed') failed++
+        else recorder.acked(report.source.madeAt)
+      },
+      error: reject,
+      complete: resolve,
+    }),
+)
+recorder.finish()
+await transport.close()
+if (failed > 0) throw new Error(`${failed} records failed`)
