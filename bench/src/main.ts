@@ -1,27 +1,33 @@
 /**
- * `npm run bench`: topicflow's demo pipeline side by side with hand-written kafkajs `sendBatch` code and with
- * itself traced by @topicflow/otel (no SDK; SDK with a batch span processor), the
- * same orders, codec and acks, on the same broker in the same run, then topicflow's peak RSS for a large
- * pull source. Each run is a child process (its own CPU time and RSS) into a fresh 6-partition topic whose
- * record count is checked at the broker afterwards. Ratios are what to read: absolute figures depend on the
- * machine, and on 2 cores the broker competes with the client.
+ * `npm run bench`: topicflow side by side with the other ways to produce from Node, on the same broker in
+ * the same run. Ratios are what to read: absolute figures depend on the machine, and on 2 cores the broker
+ * competes with the client.
  *
- * Then the console producers: `--console-lines` lines of about 100 bytes piped into `topicflow produce` and
- * into Kafka's own ConsoleProducer, acks=1, no compression (0 skips it).
+ * 1. The comparison (issue 7): the same keyed records (values of `--sizes` bytes), acks=all, each of
+ *    `--codecs`, into fresh 6-partition topics: topicflow; kafkajs with one `send` per record and with
+ *    hand-batched `sendBatch`; @confluentinc/kafka-javascript and @platformatic/kafka when installed; and
+ *    Kafka's own ProducerPerformance, the machine's ceiling. On the single broker, then on a 3-broker
+ *    cluster (replication factor 3) with `--three-broker-codecs`. Then topicflow offered 10,000 records/s,
+ *    for its ack latency when not saturated.
+ * 2. The demo pipeline against hand-written kafkajs `sendBatch` and against itself traced by
+ *    @topicflow/otel (no SDK; SDK with a batch span processor); then its peak RSS for a large pull source.
+ * 3. `--console-lines` lines piped into `topicflow produce` and into Kafka's ConsoleProducer (0 skips it).
+ * 4. The cost of Avro: `--avro-events` events through `@topicflow/avro` against avsc (0 skips it).
  *
- * Last, the cost of Avro: `--avro-events` events through `serialize` with `@topicflow/avro` against avsc's
- * own `toBuffer`, with a real schema registry (0 skips it).
+ *   npm run bench -- [--sizes 100,1024] [--codecs none,lz4,zstd] [--compare-count 300000] [--three-broker-codecs lz4]
+ *                    [--count 200000] [--rounds 3] [--rss-count 1000000] [--rss-count-large 5000000] [--codec zstd]
+ *                    [--console-lines 1000000] [--avro-events 200000] [--json]
  *
- *   npm run bench -- [--count 200000] [--rounds 3] [--rss-count 1000000] [--rss-count-large 5000000] [--codec zstd] [--console-lines 1000000] [--avro-events 200000] [--json]
+ * With `--json` the last stdout line is one JSON object whose `results` are the comparison's rows.
  */
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import kafkajs from 'kafkajs'
 import { CODECS, type Codec } from '@topicflow/core'
 import { pizzaPayloadBytes } from '@topicflow/example-pizza-orders/pipeline'
-import { startKafka, startSchemaRegistry } from '@topicflow/testkit'
+import { startKafka, startSchemaRegistry, type KafkaCluster } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from './job.js'
+import { compareProducers, JAVA_CONTENDER, NODE_CONTENDERS, pacedLatency, runNode, type ComparisonRow } from './compare/run.js'
 import { consoleCommands, timeCommand, writeLines, type ConsoleResult } from './console.js'
 import { measureAvroCost } from './avro.js'
 
@@ -51,6 +57,11 @@ const { values: args } = parseArgs({
     'console-lines': { type: 'string', default: '1000000' },
     'avro-events': { type: 'string', default: '200000' },
     json: { type: 'boolean', default: false },
+    sizes: { type: 'string', default: '100,1024' },
+    codecs: { type: 'string', default: 'none,lz4,zstd' },
+    'compare-count': { type: 'string', default: '300000' },
+    'compare-rounds': { type: 'string', default: '1' },
+    'three-broker-codecs': { type: 'string', default: 'lz4' },
   },
 })
 const count = positiveInteger('--count', args.count)
@@ -61,6 +72,11 @@ const consoleLines = args['console-lines'] === '0' ? 0 : positiveInteger('--cons
 const avroEvents = args['avro-events'] === '0' ? 0 : positiveInteger('--avro-events', args['avro-events'])
 const codec = args.codec as Codec
 if (!CODECS.includes(codec)) usage(`--codec must be one of ${CODECS.join(', ')}, got ${args.codec}`)
+const sizes = list(args.sizes).map((size) => positiveInteger('--sizes', size))
+const compareCodecs = list(args.codecs).map((name) => codecOption('--codecs', name))
+const threeBrokerCodecs = list(args['three-broker-codecs']).map((name) => codecOption('--three-broker-codecs', name))
+const compareCount = args['compare-count'] === '0' ? 0 : positiveInteger('--compare-count', args['compare-count'])
+const compareRounds = positiveInteger('--compare-rounds', args['compare-rounds'])
 
 const log = (line: string): void => void console.error(line)
 log(process.env.KAFKA_BROKERS === undefined ? 'starting a local Kafka (set KAFKA_BROKERS to use yours)…' : `using KAFKA_BROKERS=${process.env.KAFKA_BROKERS}`)
@@ -69,6 +85,27 @@ const brokers = cluster.bootstrapServers.split(',')
 const admin = new kafkajs.Kafka({ brokers, clientId: 'bench-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
 try {
   await admin.connect()
+  const comparison: ComparisonRow[] = []
+  let paced: (RunResult & { lingerMs: number }) | undefined
+  if (compareCount > 0) {
+    const common = { sizes, count: compareCount, rounds: compareRounds, log }
+    comparison.push(...(await compareProducers({ ...common, admin, brokers, cluster: '1 broker', replicationFactor: 1, codecs: compareCodecs })))
+    paced = await pacedLatency({ ...common, admin, brokers, cluster: '1 broker', replicationFactor: 1, codecs: ['none'] }, 10_000, 5)
+    if (threeBrokerCodecs.length > 0 && process.env.KAFKA_BROKERS === undefined) {
+      log('starting a 3-broker cluster (replication factor 3, min.insync.replicas 2)…')
+      const three: KafkaCluster = await startKafka({ brokers: 3 })
+      const threeAdmin = new kafkajs.Kafka({ brokers: three.bootstrapServers.split(','), clientId: 'bench-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
+      try {
+        await threeAdmin.connect()
+        comparison.push(...(await compareProducers({ ...common, admin: threeAdmin, brokers: three.bootstrapServers.split(','), cluster: '3 brokers', replicationFactor: 3, codecs: threeBrokerCodecs })))
+      } finally {
+        await threeAdmin.disconnect()
+        await three.stop()
+      }
+    }
+    printComparison(comparison, paced)
+  }
+
   const payloadBytes = await pizzaPayloadBytes(count)
   log(`${count.toLocaleString('en')} pizza orders (${(payloadBytes / count).toFixed(0)} B each as JSON), ${codec}, acks=all, ${PARTITIONS} partitions, best of ${rounds} rounds`)
 
@@ -134,7 +171,9 @@ try {
   if (args.json) {
     console.log(
       JSON.stringify({
-        results: rows,
+        results: comparison,
+        pacedLatency: paced === undefined ? undefined : { offeredPerSec: 10_000, p50Ms: paced.p50Ms, p99Ms: paced.p99Ms, lingerMs: paced.lingerMs },
+        pipeline: rows,
         ratioToKafkajsSendBatch: ratio,
         tracedToUntraced: { noSdk: tracedRatio, sdk: tracedSdkRatio },
         pullSource: { records: large.records, peakRssMb: Math.round(large.peakRssMb), ...(larger === undefined ? {} : { largerRecords: larger.records, largerPeakRssMb: Math.round(larger.peakRssMb) }) },
@@ -178,7 +217,7 @@ async function runContender(contender: Contender, records: number): Promise<RunR
   const topic = `bench-${contender.name.replace(/\W+/g, '-')}-${Date.now()}`
   await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true })
   const job: BenchJob = { brokers, topic, count: records, codec, recordSize: 100 }
-  const result = await runChild(fileURLToPath(new URL(contender.script, import.meta.url)), { ...jobToEnv(job), ...contender.env })
+  const result = await runNode(fileURLToPath(new URL(contender.script, import.meta.url)), { ...jobToEnv(job), ...contender.env })
   const offsets = await admin.fetchTopicOffsets(topic)
   const landed = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
   if (result.records !== records || landed !== records) {
@@ -188,27 +227,48 @@ async function runContender(contender: Contender, records: number): Promise<RunR
   return result
 }
 
-function runChild(script: string, env: Record<string, string>): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
-    let stdout = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const last = stdout.trim().split('\n').pop() ?? ''
-      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`${script} ended with ${signal ?? `exit code ${code}`}${signal === 'SIGKILL' ? ` after ${RUN_TIMEOUT_MS} ms` : ''}: ${stdout.trim()}`))
-      resolve(JSON.parse(last) as RunResult)
-    })
-  })
-}
-
 function table(rows: ReadonlyArray<Record<string, string | number>>): string {
   const columns = Object.keys(rows[0] ?? {})
   const cells = [columns, ...rows.map((row) => columns.map((c) => String(row[c])))]
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)))
   return cells.map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n')
+}
+
+/** The comparison table, grouped by cluster, size and codec, each row's records/s as a ratio to topicflow's; then the targets. */
+function printComparison(rows: readonly ComparisonRow[], paced: (RunResult & { lingerMs: number }) | undefined): void {
+  const groups = new Map<string, ComparisonRow[]>()
+  for (const row of rows) {
+    const id = `${row.cluster}|${row.recordSize}|${row.codec}`
+    groups.set(id, [...(groups.get(id) ?? []), row])
+  }
+  const printed: Array<Record<string, string | number>> = []
+  const targets: string[] = []
+  for (const group of groups.values()) {
+    const ours = group.find((r) => r.name === 'topicflow')!
+    for (const { error, ...row } of group) printed.push({ ...row, 'vs topicflow': error === undefined ? `${round2(row.recordsPerSec / ours.recordsPerSec)}x` : `failed: ${error}` })
+    const nodeRows = group.filter((r) => r.name !== 'topicflow' && r.name !== JAVA_CONTENDER && r.error === undefined)
+    const fastest = nodeRows.reduce<ComparisonRow | undefined>((a, b) => (a === undefined || b.recordsPerSec > a.recordsPerSec ? b : a), undefined)
+    const java = group.find((r) => r.name === JAVA_CONTENDER)
+    const where = `${ours.cluster}, ${ours.recordSize} B, ${ours.codec}`
+    if (fastest !== undefined) targets.push(`${where}: topicflow / fastest Node contender (${fastest.name}) ${round2(ours.recordsPerSec / fastest.recordsPerSec)}x (target >= 1.0)`)
+    if (java !== undefined) targets.push(`${where}: topicflow / Java ProducerPerformance ${round2(ours.recordsPerSec / java.recordsPerSec)}x (target >= 0.5)`)
+  }
+  console.log('')
+  console.log(table(printed))
+  console.log('')
+  for (const line of targets) console.log(line)
+  if (paced !== undefined) console.log(`topicflow offered 10,000 records/s: p50 ${paced.p50Ms} ms, p99 ${paced.p99Ms} ms (target p99 <= lingerMs + 10 = ${paced.lingerMs + 10} ms)`)
+  const skipped = NODE_CONTENDERS.filter((c) => !rows.some((r) => r.name === c.name)).map((c) => c.name)
+  if (skipped.length > 0) console.log(`not run (see the log above for why): ${skipped.join(', ')}`)
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '')
+}
+
+function codecOption(option: string, name: string): Codec {
+  if (!CODECS.includes(name as Codec)) usage(`${option} takes codecs from ${CODECS.join(', ')}, got ${name}`)
+  return name as Codec
 }
 
 function round2(n: number): number {

@@ -15,12 +15,12 @@ export interface SaslStep {
 /** Thrown when the server's SCRAM answers do not check out; the message never holds the password. */
 export class SaslProtocolError extends Error {}
 
-/** The first step of the conversation for `options`. */
-export function saslConversation(options: SaslOptions): SaslStep {
+/** The first step of the conversation for `options`; `nonce` is the SCRAM client nonce (random unless given). */
+export function saslConversation(options: SaslOptions, nonce = randomBytes(24).toString('base64url')): SaslStep {
   if (options.mechanism === 'plain') {
     return { send: Buffer.from(`\0${options.username}\0${options.password}`), receive: () => undefined }
   }
-  return scram(options.mechanism === 'scram-sha-256' ? 'sha256' : 'sha512', options.username, options.password)
+  return scram(options.mechanism === 'scram-sha-256' ? 'sha256' : 'sha512', options.username, options.password, nonce)
 }
 
 /** The Kafka mechanism name for the SaslHandshake request. */
@@ -29,8 +29,7 @@ export function mechanismName(options: SaslOptions): string {
 }
 
 /** SCRAM (RFC 5802) without channel binding, as Kafka's ScramSaslClient does it. */
-function scram(hash: 'sha256' | 'sha512', username: string, password: string): SaslStep {
-  const nonce = randomBytes(24).toString('base64url')
+function scram(hash: 'sha256' | 'sha512', username: string, password: string, nonce: string): SaslStep {
   const clientFirstBare = `n=${saslName(username)},r=${nonce}`
   return {
     send: Buffer.from(`n,,${clientFirstBare}`),

@@ -1,0 +1,53 @@
+/**
+ * @confluentinc/kafka-javascript for the comparison, built from the sources it ships. Its install script
+ * downloads a prebuilt binary from GitHub, which this machine cannot reach; so it is installed with
+ * `--ignore-scripts` into topicflow's cache (never into the repository's node_modules, where every
+ * `npm install` would try the download) and its native addon is compiled with node-gyp against the system's
+ * OpenSSL, SASL, zstd, lz4, zlib and curl (CKJS_LINKING=dynamic: the static build downloads those
+ * libraries' sources, which fails here too). One make job: with two, the configure step races its
+ * dependants ("No rule to make target '../deps/librdkafka/config.h'"). Built once, reused after.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { cacheDir } from '@topicflow/testkit'
+
+export const CONFLUENT_VERSION = '1.10.1'
+
+/** Where the package lives once built. */
+export function confluentPackageDir(): string {
+  return join(cacheDir(), `confluent-kafka-javascript-${CONFLUENT_VERSION}`, 'node_modules', '@confluentinc', 'kafka-javascript')
+}
+
+/** Installs and builds the package if it is not built yet; returns its directory, or why it cannot be had. */
+export function ensureConfluent(log: (line: string) => void): { dir: string } | { error: string } {
+  const dir = confluentPackageDir()
+  const addon = join(dir, 'build', 'Release', 'confluent-kafka-javascript.node')
+  if (existsSync(addon)) return { dir }
+  const prefix = dirname(dirname(dirname(dir)))
+  mkdirSync(prefix, { recursive: true })
+  writeFileSync(join(prefix, 'package.json'), '{"private":true}\n')
+  log(`building @confluentinc/kafka-javascript ${CONFLUENT_VERSION} from source into ${prefix} (once; several minutes)…`)
+  const install = spawnSync('npm', ['install', `@confluentinc/kafka-javascript@${CONFLUENT_VERSION}`, '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', prefix], { encoding: 'utf8' })
+  if (install.status !== 0) return { error: `npm install failed: ${tail(install.stderr)}` }
+  const nodeDir = nodeHeadersDir()
+  if (nodeDir === undefined) return { error: `no Node headers (include/node/node.h) next to ${process.execPath} or in /usr; node-gyp would download them` }
+  const build = spawnSync('npx', ['--yes', 'node-gyp@11', 'rebuild', `--nodedir=${nodeDir}`, '-j', '1'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, CKJS_LINKING: 'dynamic' },
+    maxBuffer: 1 << 28,
+  })
+  if (build.status !== 0 || !existsSync(addon)) {
+    return { error: `node-gyp rebuild failed (needs libssl-dev libsasl2-dev libzstd-dev liblz4-dev libcurl4-openssl-dev zlib1g-dev, g++, make, python3): ${tail(build.stdout + build.stderr)}` }
+  }
+  return { dir }
+}
+
+function nodeHeadersDir(): string | undefined {
+  return [dirname(dirname(process.execPath)), '/usr'].find((candidate) => existsSync(join(candidate, 'include', 'node', 'node.h')))
+}
+
+function tail(text: string): string {
+  return text.trim().split('\n').slice(-3).join(' | ').slice(0, 400)
+}

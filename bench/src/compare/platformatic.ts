@@ -1,0 +1,35 @@
+/**
+ * Contender "@platformatic/kafka" (1.35.0, the last release that runs on Node 20): the comparison's records
+ * in chunks of BENCH_CHUNK (10,000) per `send`, awaited one at a time, acks=all, idempotent, its
+ * murmur2 partitioner in Java's compatibility mode. zstd needs Node 22.15's zlib: on Node 20 that codec
+ * is refused, and the run reports why.
+ */
+import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka'
+import { jobFromEnv, RunRecorder } from '../job.js'
+import { benchRecords, type BenchRecord } from './records.js'
+
+const job = jobFromEnv()
+const chunkSize = Number(process.env.BENCH_CHUNK ?? 10_000)
+const producer = new Producer({
+  clientId: 'bench-platformatic',
+  bootstrapBrokers: job.brokers,
+  acks: ProduceAcks.ALL,
+  idempotent: true,
+  partitioner: compatibilityPartitioner,
+  ...(job.codec === 'none' ? {} : { compression: job.codec }),
+})
+const recorder = new RunRecorder()
+let chunk: BenchRecord[] = []
+const flush = async (): Promise<void> => {
+  await producer.send({ messages: chunk.map((r) => ({ topic: job.topic, key: Buffer.from(r.key), value: r.value })) })
+  const now = Date.now()
+  for (const record of chunk) recorder.acked(record.madeAt, now)
+  chunk = []
+}
+for (const record of benchRecords(job.count, job.recordSize)) {
+  chunk.push(record)
+  if (chunk.length === chunkSize) await flush()
+}
+if (chunk.length > 0) await flush()
+recorder.finish()
+await producer.close()

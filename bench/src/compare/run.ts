@@ -1,0 +1,233 @@
+/**
+ * The producer comparison: every contender sends the same keyed records (values of each size) into a fresh
+ * 6-partition topic, acks=all, with each codec, on the same broker in the same run. Node contenders run in
+ * child processes of their own (their CPU and peak RSS are theirs alone); Kafka's own
+ * `org.apache.kafka.tools.ProducerPerformance` from the broker's jars is this machine's ceiling, under GNU
+ * time for its CPU and RSS. Each run's record count is checked at the broker afterwards.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type kafkajs from 'kafkajs'
+import type { Codec } from '@topicflow/core'
+import { resolveKafka } from '@topicflow/testkit'
+import { jobToEnv, type BenchJob, type RunResult } from '../job.js'
+import { ensureConfluent } from './confluentBuild.js'
+
+const PARTITIONS = 6
+const RUN_TIMEOUT_MS = 10 * 60_000
+const LINGER_MS = 5
+
+/** One row of the comparison table (and of `--json`'s `results`). */
+export interface ComparisonRow {
+  readonly name: string
+  readonly cluster: string
+  readonly recordSize: number
+  readonly codec: Codec
+  readonly records: number
+  readonly recordsPerSec: number
+  readonly mbPerSec: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly cpuSeconds: number
+  readonly peakRssMb: number
+  /** Set when the contender could not do this run (say, a codec it lacks): the figures are then 0. */
+  readonly error?: string
+}
+
+interface NodeContender {
+  readonly name: string
+  readonly script: string
+  readonly env?: Record<string, string>
+  /** Fraction of the records this contender is given (a slow one would take minutes for the full count). */
+  readonly share?: number
+  /** Readies what it needs; returns its environment, or why it cannot run here. */
+  readonly prepare?: (log: (line: string) => void) => { env: Record<string, string> } | { error: string }
+}
+
+function prepareConfluent(log: (line: string) => void): { env: Record<string, string> } | { error: string } {
+  const built = ensureConfluent(log)
+  return 'error' in built ? built : { env: { BENCH_CONFLUENT_DIR: built.dir } }
+}
+
+export const NODE_CONTENDERS: readonly NodeContender[] = [
+  { name: 'topicflow', script: 'compare/topicflow.js' },
+  { name: 'kafkajs send', script: 'compare/kafkajs.js', env: { BENCH_KAFKAJS_MODE: 'send' }, share: 0.1 },
+  { name: 'kafkajs sendBatch', script: 'compare/kafkajs.js', env: { BENCH_KAFKAJS_MODE: 'sendBatch' } },
+  { name: '@confluentinc/kafka-javascript', script: 'compare/confluent.js', prepare: prepareConfluent },
+  { name: '@platformatic/kafka', script: 'compare/platformatic.js' },
+]
+export const JAVA_CONTENDER = 'Java ProducerPerformance'
+
+export interface ComparisonOptions {
+  readonly admin: kafkajs.Admin
+  readonly brokers: readonly string[]
+  /** e.g. "1 broker" or "3 brokers": a label for the rows. */
+  readonly cluster: string
+  readonly replicationFactor: number
+  readonly sizes: readonly number[]
+  readonly codecs: readonly Codec[]
+  /** Records at 100 B; larger values get proportionally fewer (the same bytes), at least 20,000. */
+  readonly count: number
+  readonly rounds: number
+  readonly log: (line: string) => void
+}
+
+/** Runs every contender on every size and codec; the best (fastest) of `rounds` rounds of each. */
+export async function compareProducers(options: ComparisonOptions): Promise<ComparisonRow[]> {
+  const rows: ComparisonRow[] = []
+  const skipped = new Set<string>()
+  const prepared = new Map<string, Record<string, string>>()
+  for (const contender of NODE_CONTENDERS) {
+    const ready = contender.prepare?.(options.log) ?? { env: {} }
+    if ('error' in ready) {
+      skipped.add(contender.name)
+      options.log(`  ${contender.name}: not run: ${ready.error}`)
+    } else prepared.set(contender.name, ready.env)
+  }
+  for (const recordSize of options.sizes) {
+    const count = Math.max(20_000, Math.round((options.count * 100) / recordSize))
+    for (const codec of options.codecs) {
+      options.log(`${options.cluster}, ${recordSize} B values, ${codec}, acks=all: ${count.toLocaleString('en')} records`)
+      const best = new Map<string, RunResult>()
+      const failures = new Map<string, string>()
+      const runners: Array<[string, (records: number, topic: string) => Promise<RunResult>, number]> = [
+        ...NODE_CONTENDERS.filter((c) => !skipped.has(c.name)).map(
+          (c) =>
+            [
+              c.name,
+              (records: number, topic: string) =>
+                runNode(fileURLToPath(new URL(`../${c.script}`, import.meta.url)), { ...jobToEnv({ brokers: [...options.brokers], topic, count: records, codec, recordSize }), ...c.env, ...prepared.get(c.name) }),
+              Math.max(1000, Math.round(count * (c.share ?? 1))),
+            ] as [string, (records: number, topic: string) => Promise<RunResult>, number],
+        ),
+        [JAVA_CONTENDER, (records, topic) => runProducerPerformance(options.brokers, topic, records, recordSize, codec), count],
+      ]
+      for (let round = 0; round < options.rounds; round++) {
+        // Alternate the order, so that no contender always runs on a fresher (or warmer) broker.
+        for (const [name, run, records] of round % 2 === 0 ? runners : [...runners].reverse()) {
+          if (failures.has(name)) continue
+          const topic = `bench-compare-${name.replace(/\W+/g, '-')}-${Date.now()}`
+          await options.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: options.replicationFactor }], waitForLeaders: true })
+          let result: RunResult
+          try {
+            result = await run(records, topic)
+          } catch (error) {
+            // A contender that cannot do this run (a codec it lacks) is reported, and the others go on.
+            const reason = lastLine(error)
+            failures.set(name, reason)
+            options.log(`  round ${round + 1} ${name}: failed: ${reason}`)
+            await options.admin.deleteTopics({ topics: [topic] })
+            continue
+          }
+          const offsets = await options.admin.fetchTopicOffsets(topic)
+          const landed = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+          if (result.records !== records || landed !== records) throw new Error(`${name}: asked for ${records} records, ${result.records} acknowledged, ${landed} in ${topic}`)
+          await options.admin.deleteTopics({ topics: [topic] })
+          options.log(`  round ${round + 1} ${name}: ${Math.round(result.records / result.seconds).toLocaleString('en')} records/s`)
+          const previous = best.get(name)
+          if (previous === undefined || result.records / result.seconds > previous.records / previous.seconds) best.set(name, result)
+        }
+      }
+      for (const [name] of runners) {
+        const result = best.get(name)
+        if (result === undefined) {
+          rows.push({ name, cluster: options.cluster, recordSize, codec, records: 0, recordsPerSec: 0, mbPerSec: 0, p50Ms: 0, p99Ms: 0, cpuSeconds: 0, peakRssMb: 0, error: failures.get(name) ?? 'no result' })
+          continue
+        }
+        const perSec = result.records / result.seconds
+        rows.push({
+          name,
+          cluster: options.cluster,
+          recordSize,
+          codec,
+          records: result.records,
+          recordsPerSec: Math.round(perSec),
+          mbPerSec: Math.round((perSec * recordSize) / 1e4) / 100,
+          p50Ms: result.p50Ms,
+          p99Ms: result.p99Ms,
+          cpuSeconds: Math.round(result.cpuSeconds * 100) / 100,
+          peakRssMb: Math.round(result.peakRssMb),
+        })
+      }
+    }
+  }
+  return rows
+}
+
+/** The line of a contender's output that says what went wrong (its last error line). */
+function lastLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error)
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => /error/i.test(l))
+  return (lines.pop() ?? text.split('\n')[0] ?? '').slice(0, 200)
+}
+
+/** topicflow alone, offered `perSecond` records a second: its ack latency when not saturated. */
+export async function pacedLatency(options: ComparisonOptions, perSecond: number, seconds: number): Promise<RunResult & { lingerMs: number }> {
+  const topic = `bench-paced-${Date.now()}`
+  const count = perSecond * seconds
+  await options.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: options.replicationFactor }], waitForLeaders: true })
+  const result = await runNode(fileURLToPath(new URL('../compare/topicflow.js', import.meta.url)), {
+    ...jobToEnv({ brokers: [...options.brokers], topic, count, codec: 'none', recordSize: 100 } satisfies BenchJob),
+    BENCH_RATE: String(perSecond),
+  })
+  await options.admin.deleteTopics({ topics: [topic] })
+  return { ...result, lingerMs: LINGER_MS }
+}
+
+export function runNode(script: string, env: Record<string, string>): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+    let stdout = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const last = stdout.trim().split('\n').pop() ?? ''
+      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`${script} ended with ${signal ?? `exit code ${code}`}${signal === 'SIGKILL' ? ` after ${RUN_TIMEOUT_MS} ms` : ''}: ${stdout.trim()}`))
+      resolve(JSON.parse(last) as RunResult)
+    })
+  })
+}
+
+/**
+ * Kafka's ProducerPerformance with the same settings as the others (acks=all, idempotence, linger 5 ms,
+ * 64 KiB batches, the codec), full JIT, under GNU time. Its records carry no key (the tool has none), so
+ * it uses the sticky partitioner: a ceiling, not a like-for-like contender.
+ */
+function runProducerPerformance(brokers: readonly string[], topic: string, records: number, recordSize: number, codec: Codec): Promise<RunResult> {
+  const runtime = resolveKafka()
+  if (!existsSync('/usr/bin/time')) return Promise.reject(new Error('GNU time (/usr/bin/time, Debian package "time") is needed to measure the Java contender'))
+  const dir = mkdtempSync(join(tmpdir(), 'topicflow-bench-java-'))
+  const usage = join(dir, 'usage')
+  const args = [
+    '-o', usage, '-f', '%U %S %M',
+    runtime.javaBin, '-Xmx1g', '-cp', runtime.classpath, 'org.apache.kafka.tools.ProducerPerformance',
+    '--topic', topic, '--num-records', String(records), '--record-size', String(recordSize), '--throughput', '-1',
+    '--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=all', 'enable.idempotence=true', `linger.ms=${LINGER_MS}`, 'batch.size=65536', `compression.type=${codec}`,
+  ]
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      try {
+        // "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, P50 ms 50th, P95 ms 95th, P99 ms 99th, ..."
+        const summary = /(\d+) records sent, ([\d.]+) records\/sec .*?, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th/.exec(output)
+        if (code !== 0 || summary === null) return reject(new Error(`ProducerPerformance exited with ${code}: ${output.slice(-2000)}`))
+        const [user, system, maxRssKb] = readFileSync(usage, 'utf8').trim().split(/\s+/).map(Number) as [number, number, number]
+        const sent = Number(summary[1])
+        resolve({ records: sent, seconds: sent / Number(summary[2]), p50Ms: Number(summary[3]), p99Ms: Number(summary[4]), cpuSeconds: user + system, peakRssMb: maxRssKb / 1024 })
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+}
