@@ -31,8 +31,8 @@ async function main(argv: readonly string[]): Promise<number> {
   throw new UsageError(`unknown command ${JSON.stringify(command)} (produce or kafka)`)
 }
 
-// Exit as soon as the command is done: a client library may still hold timers (kafkajs retries a
-// connection that was refused), which must not keep the process, and its exit code, waiting.
+// Exit as soon as the command is done: a client library may still hold timers or sockets, which must
+// not keep the process, and its exit code, waiting.
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

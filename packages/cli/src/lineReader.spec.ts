@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LineParseError, lineReaderConfig, parseLine } from './lineReader.js'
+import { LineParseError, lineReaderConfig, parseLine, splitLines } from './lineReader.js'
 import { UsageError } from './args.js'
 
 const config = (entries: Record<string, string>) => lineReaderConfig(new Map(Object.entries(entries)))
@@ -31,7 +31,7 @@ describe('parseLine (Kafka LineMessageReader semantics)', () => {
     expect([lenient.key, text(lenient.value)]).toEqual([null, 'no tab'])
   })
 
-  it('refuses null header values (kafkajs cannot write them) with the line number', () => {
+  it("refuses null header values (topicflow's record headers cannot carry them) with the line number", () => {
     expect(() => parseLine('h:NULL\tv', 3, config({ 'parse.headers': 'true', 'null.marker': 'NULL' }))).toThrow(/line 3: header "h" would have a null value/)
   })
 
@@ -40,5 +40,25 @@ describe('parseLine (Kafka LineMessageReader semantics)', () => {
     expect(() => config({ 'parse.key': 'yes' })).toThrow(/parse.key must be true or false/)
     expect(() => config({ 'null.marker': '\t' })).toThrow(/null.marker and key.separator may not be equal/)
     expect(() => config({ 'parse.headers': 'true', 'headers.separator': ':' })).toThrow(/headers.separator and headers.key.separator/)
+  })
+})
+
+describe('splitLines', () => {
+  const split = async (chunks: Array<string | Buffer>): Promise<string[]> => {
+    const lines: string[] = []
+    for await (const batch of splitLines((async function* () { yield* chunks })())) lines.push(...batch)
+    return lines
+  }
+
+  it('ends lines at \\n, \\r\\n and a lone \\r, as BufferedReader.readLine does; keeps empty lines; the last needs no ending', async () => {
+    expect(await split(['a\nb\r\nc\rd\n\ne'])).toEqual(['a', 'b', 'c', 'd', '', 'e'])
+    expect(await split(['a\n'])).toEqual(['a'])
+    expect(await split([''])).toEqual([])
+  })
+
+  it('joins lines and \\r\\n pairs split across chunks, and UTF-8 characters split across chunks', async () => {
+    expect(await split(['ab', 'c\nd', 'e\r', '\nf\r', 'g'])).toEqual(['abc', 'de', 'f', 'g'])
+    const euro = Buffer.from('€uro\n')
+    expect(await split([euro.subarray(0, 1), euro.subarray(1, 2), euro.subarray(2)])).toEqual(['€uro'])
   })
 })

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder'
 import { TopicflowError, type HeaderValue, type RecordHeaders } from '@topicflow/core'
 import { UsageError } from './args.js'
 
@@ -148,8 +149,8 @@ function parseHeaders(text: string, lineNumber: number, config: LineReaderConfig
     const value = index < 0 ? null : pair.slice(index + config.headersKeySeparator.length)
     if (name === config.nullMarker) throw new LineParseError(lineNumber, `header keys may not equal the null marker ${JSON.stringify(config.nullMarker)}: they cannot be null`)
     if (value === null || value === config.nullMarker) {
-      // kafkajs cannot encode a null header value (its size estimate calls Buffer.byteLength(null)).
-      throw new LineParseError(lineNumber, `header ${JSON.stringify(name)} would have a null value, which the kafkajs transport cannot write`)
+      // topicflow's record headers carry bytes or strings (RecordHeaders), and the kafkajs transport could not write a null.
+      throw new LineParseError(lineNumber, `header ${JSON.stringify(name)} would have a null value, which topicflow's record headers cannot carry`)
     }
     const previous = headers[name]
     headers[name] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value]
@@ -163,4 +164,43 @@ function javaSplit(text: string, separator: string): string[] {
   if (parts.length === 1) return parts
   while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop()
   return parts
+}
+
+/**
+ * The lines of a byte stream, as Java's `BufferedReader.readLine` (kafka-console-producer's reader) reads
+ * them: ended by `\n`, `\r\n` or a lone `\r`, the last one with or without an ending, UTF-8 decoded across
+ * chunk boundaries. The lines of each chunk come as one array: one await per chunk, not per line. Faster
+ * than node:readline, whose per-line events and regular expression were a tenth of `topicflow produce`'s CPU.
+ */
+export async function* splitLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder('utf8')
+  let carry = ''
+  // A chunk ending in '\r' may be half of a '\r\n': its line is out, and a '\n' opening the next chunk is skipped.
+  let skipNewline = false
+  for await (const chunk of input) {
+    let text = carry + (typeof chunk === 'string' ? chunk : decoder.write(chunk))
+    if (skipNewline && text.startsWith('\n')) text = text.slice(1)
+    skipNewline = false
+    const lines: string[] = []
+    let start = 0
+    // Each kind of ending is searched for again only once passed: no rescans of the chunk per line.
+    let newline = text.indexOf('\n')
+    let cr = text.indexOf('\r')
+    for (;;) {
+      if (newline >= 0 && newline < start) newline = text.indexOf('\n', start)
+      if (cr >= 0 && cr < start) cr = text.indexOf('\r', start)
+      const end = cr >= 0 && (newline < 0 || cr < newline) ? cr : newline
+      if (end < 0) break
+      lines.push(text.slice(start, end))
+      if (end === cr && text.charCodeAt(end + 1) === 10) start = end + 2
+      else {
+        start = end + 1
+        if (end === cr && end === text.length - 1) skipNewline = true
+      }
+    }
+    carry = text.slice(start)
+    if (lines.length > 0) yield lines
+  }
+  carry += decoder.end()
+  if (carry !== '') yield [carry]
 }

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
 import {
   KafkaConnectionError,
@@ -18,9 +17,9 @@ import {
   type Partitioner,
   type TopicflowError,
 } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
+import { wireTransport } from '@topicflow/wire'
 import { helpText, keyValue, parseOptions, UsageError, type OptionSpec, type ParsedOptions } from './args.js'
-import { LineParseError, lineReaderConfig, parseLine, type ConsoleLine, type LineReaderConfig } from './lineReader.js'
+import { LineParseError, lineReaderConfig, parseLine, splitLines, type ConsoleLine, type LineReaderConfig } from './lineReader.js'
 import { producerSettings, readPropertiesFile, type ProducerSettings } from './producerConfig.js'
 
 /** `topicflow produce`'s options: kafka-console-producer's names and defaults, then topicflow's own. */
@@ -160,7 +159,7 @@ interface ProduceJob {
 
 async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
   const { settings } = job
-  const transport = kafkajsTransport({
+  const transport = wireTransport({
     brokers: job.brokers,
     ...settings.client,
     connectionTimeout: Math.min(settings.requestTimeoutMs, 10_000),
@@ -263,29 +262,31 @@ async function* readLines(
   fail: (message: string) => void,
   afterEach: () => Promise<void> | undefined,
 ): AsyncGenerator<ConsoleLine> {
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
+  const chunks = splitLines(input)
   let lineNumber = 0
-  for await (const text of lines) {
-    lineNumber++
-    summary.read++
-    let line: ConsoleLine
-    try {
-      line = parseLine(text, lineNumber, job.reader)
-      if (job.valueFormat === 'json') line = jsonLine(line, job.keyField)
-    } catch (error) {
-      if (!(error instanceof LineParseError)) throw error
-      if (job.onError === 'fail') {
-        fail(error.message)
-        lines.close()
-        return
+  for await (const texts of chunks) {
+    for (const text of texts) {
+      lineNumber++
+      summary.read++
+      let line: ConsoleLine
+      try {
+        line = parseLine(text, lineNumber, job.reader)
+        if (job.valueFormat === 'json') line = jsonLine(line, job.keyField)
+      } catch (error) {
+        if (!(error instanceof LineParseError)) throw error
+        if (job.onError === 'fail') {
+          fail(error.message)
+          await chunks.return(undefined)
+          return
+        }
+        summary.skipped++
+        warn(`skipped ${error.message}`)
+        continue
       }
-      summary.skipped++
-      warn(`skipped ${error.message}`)
-      continue
+      const settled = afterEach()
+      yield line
+      if (settled !== undefined) await settled
     }
-    const settled = afterEach()
-    yield line
-    if (settled !== undefined) await settled
   }
 }
 

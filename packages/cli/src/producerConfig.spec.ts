@@ -43,7 +43,7 @@ describe('producer settings from the command line', () => {
     expect(() => settingsOf('--producer-property', 'nokey')).toThrow(/--producer-property takes KEY=VALUE/)
   })
 
-  it('maps SASL/SCRAM and PEM TLS to kafkajs options, never echoing the secret', () => {
+  it("maps SASL/SCRAM and PEM TLS to the transport's options, never echoing the secret", () => {
     const jaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="s3cr\\"et";'
     const s = settingsOf('--producer-property', 'security.protocol=SASL_SSL', '--producer-property', 'sasl.mechanism=SCRAM-SHA-512', '--producer-property', `sasl.jaas.config=${jaas}`, '--producer-property', 'ssl.truststore.certificates=PEM-CA')
     expect(s.client.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'alice', password: 's3cr"et' })

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
-import type { KafkaConfig, SASLOptions } from 'kafkajs'
+import type { SaslOptions, WireTransportOptions } from '@topicflow/wire'
 import { CODECS, type Codec } from '@topicflow/core'
 import { parseInteger, UsageError } from './args.js'
 
@@ -22,8 +22,8 @@ export interface ProducerSettings {
   readonly maxBlockMs: number
   readonly metadataMaxAgeMs: number
   readonly maxRequestBytes: number
-  /** kafkajs client options: clientId, ssl, sasl. */
-  readonly client: Pick<KafkaConfig, 'clientId' | 'ssl' | 'sasl'>
+  /** Transport options: clientId, ssl, sasl. */
+  readonly client: Pick<WireTransportOptions, 'clientId' | 'ssl' | 'sasl'>
   /** Properties given that topicflow does not use; printed as warnings, as Java's producer logs them. */
   readonly unused: readonly string[]
 }
@@ -125,13 +125,13 @@ export function producerSettings(properties: ReadonlyMap<string, string>): Produ
   }
 }
 
-/** `security.protocol`, `ssl.*` (PEM stores) and `sasl.*` (PLAIN, SCRAM) as kafkajs's `ssl` and `sasl` options. */
-function security(properties: ReadonlyMap<string, string>): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+/** `security.protocol`, `ssl.*` (PEM stores) and `sasl.*` (PLAIN, SCRAM) as the transport's `ssl` and `sasl` options. */
+function security(properties: ReadonlyMap<string, string>): Pick<WireTransportOptions, 'ssl' | 'sasl'> {
   const protocol = (properties.get('security.protocol') ?? 'PLAINTEXT').trim().toUpperCase()
   if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol)) {
     throw new UsageError(`security.protocol must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got ${JSON.stringify(protocol)}`)
   }
-  const result: { ssl?: ConnectionOptions | boolean; sasl?: SASLOptions } = {}
+  const result: { ssl?: ConnectionOptions | boolean; sasl?: SaslOptions } = {}
   if (protocol === 'SSL' || protocol === 'SASL_SSL') result.ssl = tlsOptions(properties)
   if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') result.sasl = saslOptions(properties)
   return result
@@ -169,7 +169,7 @@ function tlsOptions(properties: ReadonlyMap<string, string>): ConnectionOptions 
   return tls
 }
 
-function saslOptions(properties: ReadonlyMap<string, string>): SASLOptions {
+function saslOptions(properties: ReadonlyMap<string, string>): SaslOptions {
   const mechanism = (properties.get('sasl.mechanism') ?? 'GSSAPI').trim().toUpperCase()
   const jaas = properties.get('sasl.jaas.config') ?? ''
   const field = (name: string): string => {

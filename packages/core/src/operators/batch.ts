@@ -38,13 +38,25 @@ export function batch<T>(options: BatchOptions = {}): OperatorFunction<OutgoingR
         readonly records: OutgoingRecord<T>[]
         sizeBytes: number
         readonly createdAt: number
-        timer: Subscription | undefined
       }
       const open = new Map<string, OpenBatch>()
+      // One timer for all open batches, due when the oldest one's linger ends: a timer per batch cost more
+      // than the batch itself at 16 KiB batches (thousands of setInterval/clearInterval pairs a second).
+      let sweep: Subscription | undefined
+      const runSweep = (): void => {
+        sweep = undefined
+        const now = scheduler.now()
+        let next = Number.POSITIVE_INFINITY
+        for (const [id, pending] of open) {
+          const due = pending.createdAt + lingerMs
+          if (due <= now) emit(id, pending)
+          else if (due < next) next = due
+        }
+        if (next !== Number.POSITIVE_INFINITY) sweep = scheduler.schedule(runSweep, next - now)
+      }
 
       const emit = (id: string, pending: OpenBatch): void => {
         open.delete(id)
-        pending.timer?.unsubscribe()
         subscriber.next({
           topic: pending.topic,
           partition: pending.partition,
@@ -79,7 +91,6 @@ export function batch<T>(options: BatchOptions = {}): OperatorFunction<OutgoingR
               records: [],
               sizeBytes: RECORD_BATCH_OVERHEAD_BYTES,
               createdAt: scheduler.now(),
-              timer: undefined,
             }
             open.set(id, created)
             pending = created
@@ -88,11 +99,9 @@ export function batch<T>(options: BatchOptions = {}): OperatorFunction<OutgoingR
           pending.sizeBytes += size
           if (pending.records.length >= maxRecords || pending.sizeBytes >= maxBytes) {
             emit(id, pending)
-          } else if (pending.timer === undefined) {
-            const lingering = pending
-            lingering.timer = scheduler.schedule(() => {
-              if (open.get(id) === lingering) emit(id, lingering)
-            }, lingerMs)
+          } else if (sweep === undefined) {
+            // Batches open in time order, so a sweep already due covers this one's deadline or an earlier one.
+            sweep = scheduler.schedule(runSweep, pending.createdAt + lingerMs - scheduler.now())
           }
         },
         error(error) {
@@ -106,7 +115,7 @@ export function batch<T>(options: BatchOptions = {}): OperatorFunction<OutgoingR
       })
       return () => {
         subscription.unsubscribe()
-        for (const pending of open.values()) pending.timer?.unsubscribe()
+        sweep?.unsubscribe()
         open.clear()
       }
     })
