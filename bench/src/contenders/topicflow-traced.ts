@@ -5,7 +5,7 @@
  * a traced application pays before its exporter).
  */
 import { KafkaSink } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
+import { wireTransport } from '@topicflow/wire'
 import { kafkaTracing } from '@topicflow/otel'
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
@@ -28,7 +28,7 @@ const exporter = new DiscardingExporter()
 const provider = mode === 'sdk' ? new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 4096 })] }) : undefined
 provider?.register()
 const tracing = kafkaTracing<PizzaOrder>()
-const transport = kafkajsTransport({ brokers: job.brokers, clientId: 'bench-topicflow-traced' })
+const transport = wireTransport({ brokers: job.brokers, clientId: 'bench-topicflow-traced' })
 const sink = new KafkaSink<PizzaOrder>(transport, { acks: 'all', instrumentation: tracing.instrumentation })
 const recorder = new RunRecorder()
 let failed = 0

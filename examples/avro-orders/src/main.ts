@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { batch, fromAsyncIterable, KafkaSink, key, partition, retry, serialize, toKafka, type SerializationError } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
+import { wireTransport } from '@topicflow/wire'
 import { avroSerializer } from '@topicflow/avro'
 import { startKafka, startSchemaRegistry } from '@topicflow/testkit'
 
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   }
   const [cluster, registry] = await Promise.all([startKafka({ brokers: 1 }), startSchemaRegistry()])
   const brokers = cluster.bootstrapServers.split(',')
-  const transport = kafkajsTransport({ brokers, clientId: 'avro-orders-example' })
+  const transport = wireTransport({ brokers, clientId: 'avro-orders-example' })
   try {
     const topic = `avro-orders-${Date.now()}`
     const admin = new kafkajs.Kafka({ brokers, clientId: 'avro-orders-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()

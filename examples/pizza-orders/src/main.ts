@@ -5,7 +5,8 @@
  */
 import kafkajs from 'kafkajs'
 import { KafkaSink } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
+import { registerCodecs } from '@topicflow/kafkajs'
+import { wireTransport } from '@topicflow/wire'
 import { runKafkaTool, startKafka } from '@topicflow/testkit'
 import { pizzaPayloadBytes, pizzaPipeline, type PizzaOrder } from './pipeline.js'
 import { progressBar } from './progress.js'
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   if (process.env.KAFKA_BROKERS === undefined) console.error('starting a local Kafka (set KAFKA_BROKERS to use yours)…')
   const cluster = await startKafka({ brokers: 1 })
   const brokers = cluster.bootstrapServers.split(',')
-  const transport = kafkajsTransport({ brokers, clientId: 'pizza-orders-demo' })
+  const transport = wireTransport({ brokers, clientId: 'pizza-orders-demo' })
   try {
     const topic = `pizza-orders-${Date.now()}`
     await createTopic(brokers, topic, PARTITIONS)
@@ -94,6 +95,8 @@ async function createTopic(brokers: string[], topic: string, numPartitions: numb
 
 /** Reads the whole topic back with a kafkajs consumer and counts the orders that parse. */
 async function countTopic(brokers: string[], topic: string, expected: number): Promise<number> {
+  // kafkajs reads zstd, lz4 and snappy only with codecs registered: topicflow's own, the ones that wrote them.
+  registerCodecs()
   const consumer = new kafkajs.Kafka({ brokers, clientId: 'pizza-orders-verify', logLevel: kafkajs.logLevel.NOTHING }).consumer({
     groupId: `${topic}-verify`,
     maxBytes: 64 << 20,

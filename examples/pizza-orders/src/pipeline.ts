@@ -22,7 +22,7 @@ import { pizzaOrders, type PizzaOrder } from './orders.js'
  * `traceRecords` (say `kafkaTracing().records()`) goes after `key`; by default records pass untouched.
  *
  * @example
- * const sink = new KafkaSink<PizzaOrder>(kafkajsTransport({ brokers: ['127.0.0.1:9092'] }), { acks: 'all' })
+ * const sink = new KafkaSink<PizzaOrder>(wireTransport({ brokers: ['127.0.0.1:9092'] }), { acks: 'all' })
  * pizzaPipeline(sink, 'pizza-orders', 1000).subscribe((report) => console.log(report.status))
  */
 export function pizzaPipeline(

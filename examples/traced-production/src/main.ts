@@ -11,7 +11,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import kafkajs from 'kafkajs'
 import { Subject } from 'rxjs'
 import { batch, json, key, partition, serialize, toKafka } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
+import { wireTransport } from '@topicflow/wire'
 import { kafkaTracing } from '@topicflow/otel'
 import { startKafka } from '@topicflow/testkit'
 
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   if (process.env.KAFKA_BROKERS === undefined) console.error('starting a local Kafka (set KAFKA_BROKERS to use yours)…')
   const cluster = await startKafka({ brokers: 1 })
   const brokers = cluster.bootstrapServers.split(',')
-  const transport = kafkajsTransport({ brokers, clientId: 'traced-production-example' })
+  const transport = wireTransport({ brokers, clientId: 'traced-production-example' })
   const kafka = new kafkajs.Kafka({ brokers, clientId: 'traced-production-admin', logLevel: kafkajs.logLevel.NOTHING })
   try {
     const topic = `page-views-${Date.now()}`
