@@ -3,12 +3,12 @@
  * by hand with kafkajs 2.2.4, acks=all, kafkajs's Java-compatible partitioner, the same codec packages.
  * `send`: one `send` per record, awaited in chunks of BENCH_KAFKAJS_CHUNK (kafkajs batches what is in
  * flight together; not idempotent, since kafkajs's idempotent producer allows one request in flight).
- * `sendBatch`: chunks of records in one `sendBatch` each, awaited one at a time, idempotent.
+ * `sendBatch`: chunks of records (`chunkRecords`) in one `sendBatch` each, awaited one at a time, idempotent.
  */
 import kafkajs from 'kafkajs'
 import { registerCodecs } from '@topicflow/kafkajs'
 import { jobFromEnv, RunRecorder } from '../job.js'
-import { benchRecords } from './records.js'
+import { benchRecords, chunkRecords } from './records.js'
 
 const CODEC_TYPES = {
   none: kafkajs.CompressionTypes.None,
@@ -20,7 +20,7 @@ const CODEC_TYPES = {
 
 const job = jobFromEnv()
 const mode = process.env.BENCH_KAFKAJS_MODE === 'send' ? 'send' : 'sendBatch'
-const chunkSize = Number(process.env.BENCH_KAFKAJS_CHUNK ?? (mode === 'send' ? 1000 : 10_000))
+const chunkSize = Number(process.env.BENCH_KAFKAJS_CHUNK ?? (mode === 'send' ? 1000 : chunkRecords(job.recordSize)))
 registerCodecs()
 const kafka = new kafkajs.Kafka({ brokers: job.brokers, clientId: `bench-kafkajs-${mode}`, logLevel: kafkajs.logLevel.NOTHING })
 const producer = kafka.producer(

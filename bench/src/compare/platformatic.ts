@@ -1,15 +1,15 @@
 /**
  * Contender "@platformatic/kafka" (1.35.0, the last release that runs on Node 20): the comparison's records
- * in chunks of BENCH_CHUNK (10,000) per `send`, awaited one at a time, acks=all, idempotent, its
+ * in chunks (`chunkRecords`) per `send`, awaited one at a time, acks=all, idempotent, its
  * murmur2 partitioner in Java's compatibility mode. zstd needs Node 22.15's zlib: on Node 20 that codec
  * is refused, and the run reports why.
  */
 import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka'
 import { jobFromEnv, RunRecorder } from '../job.js'
-import { benchRecords, type BenchRecord } from './records.js'
+import { benchRecords, chunkRecords, type BenchRecord } from './records.js'
 
 const job = jobFromEnv()
-const chunkSize = Number(process.env.BENCH_CHUNK ?? 10_000)
+const chunkSize = Number(process.env.BENCH_CHUNK ?? chunkRecords(job.recordSize))
 const producer = new Producer({
   clientId: 'bench-platformatic',
   bootstrapBrokers: job.brokers,

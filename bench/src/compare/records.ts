@@ -26,3 +26,12 @@ export function* benchRecords(count: number, valueBytes: number): Generator<Benc
     yield { key: keys[i % KEYS]!, value: pool.subarray(start, start + valueBytes), madeAt: Date.now() }
   }
 }
+
+/**
+ * Records per hand-made chunk for the contenders that batch by hand: 10,000, or fewer so that a chunk holds
+ * at most 1 MiB of values (a client that puts one partition's share in one record batch must stay under
+ * the broker's message.max.bytes; 10,000 records of 1 KB got MESSAGE_TOO_LARGE).
+ */
+export function chunkRecords(valueBytes: number): number {
+  return Math.max(1, Math.min(10_000, Math.floor((1 << 20) / valueBytes)))
+}

@@ -69,7 +69,7 @@ export interface ComparisonOptions {
   readonly replicationFactor: number
   readonly sizes: readonly number[]
   readonly codecs: readonly Codec[]
-  /** Records at 100 B; larger values get proportionally fewer (the same bytes), at least 20,000. */
+  /** Records at 100 B; larger values get fewer (300/size of them, at least 20,000). */
   readonly count: number
   readonly rounds: number
   readonly log: (line: string) => void
@@ -88,7 +88,8 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
     } else prepared.set(contender.name, ready.env)
   }
   for (const recordSize of options.sizes) {
-    const count = Math.max(20_000, Math.round((options.count * 100) / recordSize))
+    // Larger values get fewer records, but enough that every run lasts seconds (a JVM needs them to warm up).
+    const count = Math.max(20_000, Math.round(options.count * Math.min(1, 300 / recordSize)))
     for (const codec of options.codecs) {
       options.log(`${options.cluster}, ${recordSize} B values, ${codec}, acks=all: ${count.toLocaleString('en')} records`)
       const best = new Map<string, RunResult>()
@@ -160,7 +161,7 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
 /** The line of a contender's output that says what went wrong (its last error line). */
 function lastLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error)
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => /error/i.test(l))
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => /error/i.test(l) && !l.startsWith('at '))
   return (lines.pop() ?? text.split('\n')[0] ?? '').slice(0, 200)
 }
 
@@ -179,15 +180,20 @@ export async function pacedLatency(options: ComparisonOptions, perSecond: number
 
 export function runNode(script: string, env: Record<string, string>): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
+    let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk)
+      stderr = (stderr + chunk.toString()).slice(-8000)
+    })
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       const last = stdout.trim().split('\n').pop() ?? ''
-      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`${script} ended with ${signal ?? `exit code ${code}`}${signal === 'SIGKILL' ? ` after ${RUN_TIMEOUT_MS} ms` : ''}: ${stdout.trim()}`))
+      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`${script} ended with ${signal ?? `exit code ${code}`}${signal === 'SIGKILL' ? ` after ${RUN_TIMEOUT_MS} ms` : ''}: ${stdout.trim()}\n${stderr}`))
       resolve(JSON.parse(last) as RunResult)
     })
   })

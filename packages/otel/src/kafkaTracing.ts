@@ -15,7 +15,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api'
 import { Observable, tap, type MonoTypeOperatorFunction, type OperatorFunction } from 'rxjs'
-import type { DeliveryReport, OutgoingRecord, ProduceAck, RecordBatch, SinkInstrumentation } from '@topicflow/core'
+import type { DeliveryReport, OutgoingRecord, ProduceAck, RecordBatch, RecordHeaders, SinkInstrumentation } from '@topicflow/core'
 import * as semconv from './semconv.js'
 
 /** Options of `kafkaTracing`. */
@@ -52,9 +52,7 @@ export interface KafkaTracing<T> {
 // written here so that the package needs the API only, no SDK.
 const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING')
 // Each record carries its span under this key; object spreads in later operators copy it along.
-const RECORD_SPAN = Symbol('topicflow.otel.span')
 
-type TracedRecord = OutgoingRecord<unknown> & { readonly [RECORD_SPAN]?: Span }
 
 const TRACER_NAME = '@topicflow/otel'
 
@@ -101,6 +99,10 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
     return (known[partition] ??= { ...topicAttributes(topic), [semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(partition) })
   }
   const spanNames = cached((topic: string) => `send ${topic}`)
+  // Each traced record's span, by the headers object made for it here: later operators copy the record
+  // (partition sets a field) but pass its headers object on, so the sink's hooks find the span without a
+  // field added to records (a copy that adds a field falls off V8's fast path for every operator after it).
+  const spans = new WeakMap<RecordHeaders, Span>()
 
   const records = (): OperatorFunction<OutgoingRecord<T>, OutgoingRecord<T>> => (source) =>
     new Observable<OutgoingRecord<T>>((subscriber) =>
@@ -120,7 +122,9 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
           })
           // Nothing recorded and nothing to propagate (no SDK, no propagator): the record goes on as it was.
           if (!recording && injected === undefined) return subscriber.next(record)
-          subscriber.next({ ...record, headers: { ...record.headers, ...injected }, ...(recording ? { [RECORD_SPAN]: span } : {}) } as OutgoingRecord<T>)
+          const headers: RecordHeaders = { ...record.headers, ...injected }
+          if (recording) spans.set(headers, span)
+          subscriber.next({ ...record, headers })
         },
         error: (error) => subscriber.error(error),
         complete: () => subscriber.complete(),
@@ -132,7 +136,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
       const attributes = partitionAttributes(batch.topic, batch.partition)
       const links: Link[] = []
       for (const record of batch.records) {
-        const span = (record as TracedRecord)[RECORD_SPAN]
+        const span = spans.get(record.headers)
         if (span === undefined) continue
         links.push({ context: span.spanContext() })
         if (attempt > 1) span.addEvent('retry', { attempt })
@@ -158,7 +162,8 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
       }
     },
     settled(record: OutgoingRecord<unknown>, report: DeliveryReport<unknown>): void {
-      const span = (record as TracedRecord)[RECORD_SPAN]
+      const span = spans.get(record.headers)
+      if (span !== undefined) spans.delete(record.headers)
       const attributes = partitionAttributes(report.topic, report.partition)
       if (report.status === 'delivered') {
         sentMessages.add(1, attributes)
