@@ -60,7 +60,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '100,1024' },
     codecs: { type: 'string', default: 'none,lz4,zstd' },
     'compare-count': { type: 'string', default: '300000' },
-    'compare-rounds': { type: 'string', default: '1' },
+    'compare-rounds': { type: 'string', default: '2' },
     'three-broker-codecs': { type: 'string', default: 'lz4' },
   },
 })

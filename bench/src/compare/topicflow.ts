@@ -22,25 +22,36 @@ const sink = new KafkaSink<BenchRecord>(transport, { acks: 'all' })
 const recorder = new RunRecorder()
 let failed = 0
 
-/** `count` records offered at `perSecond`, in 1 ms ticks, whatever the sink does. */
-function paced(count: number, perSecond: number): Observable<BenchRecord> {
+/**
+ * `count` records offered at `perSecond`, in 1 ms ticks, whatever the sink does; the first one alone, and
+ * the clock started only once it is acknowledged (`warm`), so that connecting and the first metadata do
+ * not count as latency: this measures the steady state.
+ */
+function paced(count: number, perSecond: number, warm: Promise<void>): Observable<BenchRecord> {
   return new Observable((subscriber) => {
     const records = benchRecords(count, job.recordSize)
-    const started = performance.now()
-    let sent = 0
-    const timer = setInterval(() => {
-      const due = Math.min(count, Math.floor(((performance.now() - started) * perSecond) / 1000))
-      for (; sent < due; sent++) subscriber.next(records.next().value as BenchRecord)
-      if (sent === count) {
-        clearInterval(timer)
-        subscriber.complete()
-      }
-    }, 1)
+    subscriber.next(records.next().value as BenchRecord)
+    let sent = 1
+    let timer: NodeJS.Timeout | undefined
+    void warm.then(() => {
+      const started = performance.now()
+      timer = setInterval(() => {
+        const due = Math.min(count, 1 + Math.floor(((performance.now() - started) * perSecond) / 1000))
+        for (; sent < due; sent++) subscriber.next({ ...(records.next().value as BenchRecord), madeAt: Date.now() })
+        if (sent === count) {
+          clearInterval(timer)
+          subscriber.complete()
+        }
+      }, 1)
+    })
     return () => clearInterval(timer)
   })
 }
 
-const source = rate === undefined ? fromAsyncIterable(benchRecords(job.count, job.recordSize), sink) : paced(job.count, rate)
+let warmedUp: () => void = () => undefined
+const warm = new Promise<void>((resolve) => (warmedUp = resolve))
+const source = rate === undefined ? fromAsyncIterable(benchRecords(job.count, job.recordSize), sink) : paced(job.count, rate, warm)
+let reports = 0
 await new Promise<void>((resolve, reject) =>
   source
     .pipe(
@@ -54,8 +65,11 @@ await new Promise<void>((resolve, reject) =>
     )
     .subscribe({
       next(report) {
+        reports++
         if (report.status === 'failed') failed++
-        else recorder.acked(report.source.madeAt)
+        // The paced run's first record only warms the producer up.
+        else if (rate === undefined || reports > 1) recorder.acked(report.source.madeAt)
+        if (reports === 1) warmedUp()
       },
       error: reject,
       complete: resolve,
