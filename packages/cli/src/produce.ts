@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream'
+import { identity } from 'rxjs'
 import {
   KafkaConnectionError,
   KafkaSink,
@@ -215,7 +216,8 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
       fromAsyncIterable(lines, sink)
         .pipe(
           serialize(job.topic, (line: ConsoleLine) => line.value, { headers: (line) => line.headers }),
-          key((line) => line.key),
+          // Without parse.key or --key-field every key is null, as serialize leaves it: no copy of each record for it.
+          job.reader.parseKey || job.keyField !== undefined ? key((line: ConsoleLine) => line.key) : identity,
           partition(transport, { maxBlockMs: settings.maxBlockMs, metadataMaxAgeMs: settings.metadataMaxAgeMs, ...(partitioner === undefined ? {} : { partitioner }) }),
           batch(job.sync ? { lingerMs: 0, maxRecords: 1 } : { lingerMs: settings.lingerMs, maxBytes: settings.batchBytes }),
           compress(settings.codec),
