@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LineParseError, lineReaderConfig, parseLine, splitLines } from './lineReader.js'
+import { LineParseError, lineReaderConfig, lineRecord, parseLine, splitLines } from './lineReader.js'
 import { UsageError } from './args.js'
 
 const config = (entries: Record<string, string>) => lineReaderConfig(new Map(Object.entries(entries)))
@@ -46,7 +46,7 @@ describe('parseLine (Kafka LineMessageReader semantics)', () => {
 describe('splitLines', () => {
   const split = async (chunks: Array<string | Buffer>): Promise<string[]> => {
     const lines: string[] = []
-    for await (const batch of splitLines((async function* () { yield* chunks })())) lines.push(...batch)
+    for await (const batch of splitLines((async function* () { yield* chunks })())) lines.push(...batch.map((line) => line.toString('utf8')))
     return lines
   }
 
@@ -54,11 +54,28 @@ describe('splitLines', () => {
     expect(await split(['a\nb\r\nc\rd\n\ne'])).toEqual(['a', 'b', 'c', 'd', '', 'e'])
     expect(await split(['a\n'])).toEqual(['a'])
     expect(await split([''])).toEqual([])
+    expect(await split([Buffer.from('x\r'), Buffer.from('\n'), Buffer.from('y')])).toEqual(['x', 'y'])
   })
 
-  it('joins lines and \\r\\n pairs split across chunks, and UTF-8 characters split across chunks', async () => {
+  it('joins lines and \\r\\n pairs split across chunks, and UTF-8 characters split across chunks (bytes never decoded)', async () => {
     expect(await split(['ab', 'c\nd', 'e\r', '\nf\r', 'g'])).toEqual(['abc', 'de', 'f', 'g'])
     const euro = Buffer.from('€uro\n')
     expect(await split([euro.subarray(0, 1), euro.subarray(1, 2), euro.subarray(2)])).toEqual(['€uro'])
+  })
+})
+
+describe('lineRecord', () => {
+  it('takes a line as the value, bytes unchanged, when nothing asks for parsing', () => {
+    const bytes = Buffer.from([0x68, 0xc3, 0xa9, 0xff, 0x09, 0x6b])
+    const line = lineRecord(bytes, 7, config({}))
+    expect(line.value).toBe(bytes)
+    expect(line.key).toBeNull()
+    expect(line.lineNumber).toBe(7)
+  })
+
+  it('parses as parseLine does when parse.key, parse.headers or null.marker is set', () => {
+    const keyed = lineRecord(Buffer.from('k\tv'), 1, config({ 'parse.key': 'true' }))
+    expect([keyed.key?.toString(), keyed.value?.toString()]).toEqual(['k', 'v'])
+    expect(lineRecord(Buffer.from('NULL'), 2, config({ 'null.marker': 'NULL' })).value).toBeNull()
   })
 })

@@ -20,7 +20,7 @@ import {
 } from '@topicflow/core'
 import { wireTransport } from '@topicflow/wire'
 import { helpText, keyValue, parseOptions, UsageError, type OptionSpec, type ParsedOptions } from './args.js'
-import { LineParseError, lineReaderConfig, parseLine, splitLines, type ConsoleLine, type LineReaderConfig } from './lineReader.js'
+import { LineParseError, lineReaderConfig, lineRecord, splitLines, type ConsoleLine, type LineReaderConfig } from './lineReader.js'
 import { producerSettings, readPropertiesFile, type ProducerSettings } from './producerConfig.js'
 
 /** `topicflow produce`'s options: kafka-console-producer's names and defaults, then topicflow's own. */
@@ -266,13 +266,13 @@ async function* readLines(
 ): AsyncGenerator<ConsoleLine> {
   const chunks = splitLines(input)
   let lineNumber = 0
-  for await (const texts of chunks) {
-    for (const text of texts) {
+  for await (const lines of chunks) {
+    for (const bytes of lines) {
       lineNumber++
       summary.read++
       let line: ConsoleLine
       try {
-        line = parseLine(text, lineNumber, job.reader)
+        line = lineRecord(bytes, lineNumber, job.reader)
         if (job.valueFormat === 'json') line = jsonLine(line, job.keyField)
       } catch (error) {
         if (!(error instanceof LineParseError)) throw error

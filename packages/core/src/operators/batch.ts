@@ -39,7 +39,10 @@ export function batch<T>(options: BatchOptions = {}): OperatorFunction<OutgoingR
         sizeBytes: number
         readonly createdAt: number
       }
-      const open = new Map<string, OpenBatch>()
+      // Open batches in the order they opened (the sweep and the final flush go by it), and the same
+      // batches by topic and partition number, for the per-record lookup without building a key string.
+      const open = new Set<OpenBatch>()
+      const byTopic = new Map<string, Array<OpenBatch | undefined>>()
       // One timer for all open batches, due when the oldest one's linger ends: a timer per batch cost more
       // than the batch itself at 16 KiB batches (thousands of setInterval/clearInterval pairs a second).
       let sweep: Subscription | undefined
@@ -47,16 +50,17 @@ export function batch<T>(options: BatchOptions = {}): OperatorFunction<OutgoingR
         sweep = undefined
         const now = scheduler.now()
         let next = Number.POSITIVE_INFINITY
-        for (const [id, pending] of open) {
+        for (const pending of open) {
           const due = pending.createdAt + lingerMs
-          if (due <= now) emit(id, pending)
+          if (due <= now) emit(pending)
           else if (due < next) next = due
         }
         if (next !== Number.POSITIVE_INFINITY) sweep = scheduler.schedule(runSweep, next - now)
       }
 
-      const emit = (id: string, pending: OpenBatch): void => {
-        open.delete(id)
+      const emit = (pending: OpenBatch): void => {
+        open.delete(pending)
+        byTopic.get(pending.topic)![pending.partition] = undefined
         subscriber.next({
           topic: pending.topic,
           partition: pending.partition,
@@ -68,7 +72,7 @@ export function batch<T>(options: BatchOptions = {}): OperatorFunction<OutgoingR
         })
       }
       const flushAll = (): void => {
-        for (const [id, pending] of open) emit(id, pending)
+        for (const pending of open) emit(pending)
       }
 
       const subscription = source.subscribe({
@@ -77,28 +81,29 @@ export function batch<T>(options: BatchOptions = {}): OperatorFunction<OutgoingR
             subscriber.error(withSources(new InvalidOptionError('record.partition', 'a partition (put partition() before batch())', undefined), [record.source], { topic: record.topic }))
             return
           }
-          const id = `${record.topic}\u0000${record.partition}`
+          let slots = byTopic.get(record.topic)
+          if (slots === undefined) byTopic.set(record.topic, (slots = []))
           const size = recordSizeBytes(record)
-          let pending = open.get(id)
+          let pending = slots[record.partition]
           if (pending !== undefined && pending.sizeBytes + size > maxBytes) {
-            emit(id, pending)
+            emit(pending)
             pending = undefined
           }
           if (pending === undefined) {
-            const created: OpenBatch = {
+            pending = {
               topic: record.topic,
               partition: record.partition,
               records: [],
               sizeBytes: RECORD_BATCH_OVERHEAD_BYTES,
               createdAt: scheduler.now(),
             }
-            open.set(id, created)
-            pending = created
+            open.add(pending)
+            slots[record.partition] = pending
           }
           pending.records.push(record)
           pending.sizeBytes += size
           if (pending.records.length >= maxRecords || pending.sizeBytes >= maxBytes) {
-            emit(id, pending)
+            emit(pending)
           } else if (sweep === undefined) {
             // Batches open in time order, so a sweep already due covers this one's deadline or an earlier one.
             sweep = scheduler.schedule(runSweep, pending.createdAt + lingerMs - scheduler.now())
@@ -117,6 +122,7 @@ export function batch<T>(options: BatchOptions = {}): OperatorFunction<OutgoingR
         subscription.unsubscribe()
         sweep?.unsubscribe()
         open.clear()
+        byTopic.clear()
       }
     })
 }
