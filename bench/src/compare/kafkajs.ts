@@ -8,15 +8,9 @@
 import kafkajs from 'kafkajs'
 import { registerCodecs } from '@topicflow/kafkajs'
 import { jobFromEnv, RunRecorder } from '../job.js'
-import { benchRecords, chunkRecords } from './records.js'
+import { KAFKAJS_COMPRESSION } from '../transport.js'
+import { benchRecords, chunkRecords, inChunks } from './records.js'
 
-const CODEC_TYPES = {
-  none: kafkajs.CompressionTypes.None,
-  gzip: kafkajs.CompressionTypes.GZIP,
-  snappy: kafkajs.CompressionTypes.Snappy,
-  lz4: kafkajs.CompressionTypes.LZ4,
-  zstd: kafkajs.CompressionTypes.ZSTD,
-} as const
 
 const job = jobFromEnv()
 const mode = process.env.BENCH_KAFKAJS_MODE === 'send' ? 'send' : 'sendBatch'
@@ -30,27 +24,20 @@ const producer = kafka.producer(
 )
 await producer.connect()
 const recorder = new RunRecorder()
-const compression = CODEC_TYPES[job.codec]
+const compression = KAFKAJS_COMPRESSION[job.codec]
 
-let chunk: Array<{ key: string; value: Buffer; madeAt: number }> = []
-const flush = async (): Promise<void> => {
+await inChunks(benchRecords(job.count, job.recordSize), chunkSize, async (chunk) => {
   if (mode === 'send') {
     await Promise.all(
       chunk.map((record) =>
         producer.send({ topic: job.topic, messages: [{ key: record.key, value: record.value }], acks: -1, compression }).then(() => recorder.acked(record.madeAt)),
       ),
     )
-  } else {
-    await producer.sendBatch({ topicMessages: [{ topic: job.topic, messages: chunk.map((r) => ({ key: r.key, value: r.value })) }], acks: -1, compression })
-    const now = Date.now()
-    for (const record of chunk) recorder.acked(record.madeAt, now)
+    return
   }
-  chunk = []
-}
-for (const record of benchRecords(job.count, job.recordSize)) {
-  chunk.push(record)
-  if (chunk.length === chunkSize) await flush()
-}
-if (chunk.length > 0) await flush()
+  await producer.sendBatch({ topicMessages: [{ topic: job.topic, messages: chunk.map((r) => ({ key: r.key, value: r.value })) }], acks: -1, compression })
+  const now = Date.now()
+  for (const record of chunk) recorder.acked(record.madeAt, now)
+})
 recorder.finish()
 await producer.disconnect()

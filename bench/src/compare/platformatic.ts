@@ -6,7 +6,7 @@
  */
 import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka'
 import { jobFromEnv, RunRecorder } from '../job.js'
-import { benchRecords, chunkRecords, type BenchRecord } from './records.js'
+import { benchRecords, chunkRecords, inChunks } from './records.js'
 
 const job = jobFromEnv()
 const chunkSize = Number(process.env.BENCH_CHUNK ?? chunkRecords(job.recordSize))
@@ -19,17 +19,10 @@ const producer = new Producer({
   ...(job.codec === 'none' ? {} : { compression: job.codec }),
 })
 const recorder = new RunRecorder()
-let chunk: BenchRecord[] = []
-const flush = async (): Promise<void> => {
+await inChunks(benchRecords(job.count, job.recordSize), chunkSize, async (chunk) => {
   await producer.send({ messages: chunk.map((r) => ({ topic: job.topic, key: Buffer.from(r.key), value: r.value })) })
   const now = Date.now()
   for (const record of chunk) recorder.acked(record.madeAt, now)
-  chunk = []
-}
-for (const record of benchRecords(job.count, job.recordSize)) {
-  chunk.push(record)
-  if (chunk.length === chunkSize) await flush()
-}
-if (chunk.length > 0) await flush()
+})
 recorder.finish()
 await producer.close()

@@ -35,3 +35,16 @@ export function* benchRecords(count: number, valueBytes: number): Generator<Benc
 export function chunkRecords(valueBytes: number): number {
   return Math.max(1, Math.min(10_000, Math.floor((1 << 20) / valueBytes)))
 }
+
+/** Hands `records` to `flush` in chunks of `size`, awaiting each: what the contenders that batch by hand do. */
+export async function inChunks<R>(records: Iterable<R>, size: number, flush: (chunk: R[]) => Promise<void>): Promise<void> {
+  let chunk: R[] = []
+  for (const record of records) {
+    chunk.push(record)
+    if (chunk.length === size) {
+      await flush(chunk)
+      chunk = []
+    }
+  }
+  if (chunk.length > 0) await flush(chunk)
+}

@@ -5,8 +5,7 @@
  * sink takes them (the latency target).
  */
 import { batch, compress, fromAsyncIterable, KafkaSink, key, partition, retry, serialize, toKafka } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
-import { wireTransport } from '@topicflow/wire'
+import { benchTransport } from '../transport.js'
 import { Observable } from 'rxjs'
 import { jobFromEnv, RunRecorder } from '../job.js'
 import { benchRecords, type BenchRecord } from './records.js'
@@ -14,10 +13,7 @@ import { benchRecords, type BenchRecord } from './records.js'
 const LINGER_MS = 5
 const job = jobFromEnv()
 const rate = process.env.BENCH_RATE === undefined ? undefined : Number(process.env.BENCH_RATE)
-const transport =
-  process.env.BENCH_TRANSPORT === 'kafkajs'
-    ? kafkajsTransport({ brokers: job.brokers, clientId: 'bench-topicflow-kafkajs' })
-    : wireTransport({ brokers: job.brokers, clientId: 'bench-topicflow' })
+const transport = benchTransport(job.brokers, 'bench-topicflow')
 const sink = new KafkaSink<BenchRecord>(transport, { acks: 'all' })
 const recorder = new RunRecorder()
 let failed = 0

@@ -8,14 +8,8 @@ import kafkajs from 'kafkajs'
 import { registerCodecs } from '@topicflow/kafkajs'
 import { pizzaOrders } from '@topicflow/example-pizza-orders/pipeline'
 import { jobFromEnv, RunRecorder } from '../job.js'
+import { KAFKAJS_COMPRESSION } from '../transport.js'
 
-const CODEC_TYPES = {
-  none: kafkajs.CompressionTypes.None,
-  gzip: kafkajs.CompressionTypes.GZIP,
-  snappy: kafkajs.CompressionTypes.Snappy,
-  lz4: kafkajs.CompressionTypes.LZ4,
-  zstd: kafkajs.CompressionTypes.ZSTD,
-} as const
 
 const job = jobFromEnv()
 const chunkSize = Number(process.env.BENCH_KAFKAJS_CHUNK ?? 10_000)
@@ -28,7 +22,7 @@ const recorder = new RunRecorder()
 let messages: Array<{ key: string; value: string }> = []
 let madeAt: number[] = []
 const flush = async (): Promise<void> => {
-  await producer.sendBatch({ topicMessages: [{ topic: job.topic, messages }], acks: -1, compression: CODEC_TYPES[job.codec] })
+  await producer.sendBatch({ topicMessages: [{ topic: job.topic, messages }], acks: -1, compression: KAFKAJS_COMPRESSION[job.codec] })
   const now = Date.now()
   for (const made of madeAt) recorder.acked(made, now)
   messages = []

@@ -3,16 +3,12 @@
  * BENCH_TRANSPORT names: `wire` (topicflow's own, the default) or `kafkajs`.
  */
 import { KafkaSink } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
-import { wireTransport } from '@topicflow/wire'
+import { benchTransport } from '../transport.js'
 import { pizzaPipeline, type PizzaOrder } from '@topicflow/example-pizza-orders/pipeline'
 import { jobFromEnv, RunRecorder } from '../job.js'
 
 const job = jobFromEnv()
-const transport =
-  process.env.BENCH_TRANSPORT === 'kafkajs'
-    ? kafkajsTransport({ brokers: job.brokers, clientId: 'bench-topicflow' })
-    : wireTransport({ brokers: job.brokers, clientId: 'bench-topicflow' })
+const transport = benchTransport(job.brokers, 'bench-topicflow')
 const sink = new KafkaSink<PizzaOrder>(transport, { acks: 'all' })
 const recorder = new RunRecorder()
 let failed = 0

@@ -78,13 +78,8 @@ export class BrokerConnection {
   /** Sends a request and resolves with a reader positioned at the response body. */
   request(api: Api, body: readonly Buffer[], timeoutMs: number): Promise<Reader> {
     return new Promise<Reader>((resolve, reject) => {
-      const socket = this.#socket
-      if (socket === undefined || this.#closedBy !== undefined) {
-        reject(this.#closedBy ?? new KafkaConnectionError(`Connection to ${this.address} is not open`))
-        return
-      }
-      const correlationId = this.#nextCorrelationId
-      this.#nextCorrelationId = (this.#nextCorrelationId + 1) & 0x7fffffff
+      const correlationId = this.#nextRequest(reject)
+      if (correlationId === undefined) return
       const timer = setTimeout(() => {
         this.#fail(new KafkaConnectionError(`${api.name} request to ${this.address} got no answer within ${timeoutMs} ms`))
       }, timeoutMs)
@@ -96,17 +91,23 @@ export class BrokerConnection {
   /** Sends a request the broker does not answer (Produce with acks 0); resolves once written to the socket. */
   send(api: Api, body: readonly Buffer[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const socket = this.#socket
-      if (socket === undefined || this.#closedBy !== undefined) {
-        reject(this.#closedBy ?? new KafkaConnectionError(`Connection to ${this.address} is not open`))
-        return
-      }
-      const correlationId = this.#nextCorrelationId
-      this.#nextCorrelationId = (this.#nextCorrelationId + 1) & 0x7fffffff
+      const correlationId = this.#nextRequest(reject)
+      if (correlationId === undefined) return
       this.#write(requestFrame(api.key, api.version, correlationId, this.options.clientId, body), (error) =>
         error ? reject(new KafkaConnectionError(`Writing to ${this.address} failed: ${error.message}`, { cause: error })) : resolve(),
       )
     })
+  }
+
+  /** The next correlation id, or undefined (the request rejected) when the connection is not open. */
+  #nextRequest(reject: (error: Error) => void): number | undefined {
+    if (this.#socket === undefined || this.#closedBy !== undefined) {
+      reject(this.#closedBy ?? new KafkaConnectionError(`Connection to ${this.address} is not open`))
+      return undefined
+    }
+    const correlationId = this.#nextCorrelationId
+    this.#nextCorrelationId = (this.#nextCorrelationId + 1) & 0x7fffffff
+    return correlationId
   }
 
   close(): void {
