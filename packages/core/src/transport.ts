@@ -38,7 +38,11 @@ export interface ProducerSessionOptions {
   readonly connectTimeoutMs: number
 }
 
-/** A connected producer. At most one request per topic-partition is in flight at a time (the sink sees to it). */
+/**
+ * A connected producer. At most one request per topic-partition is in flight at a time, and a retry of a
+ * request that got no definite answer passes the same `ProduceRequest` object again (the sink sees to
+ * both): an idempotent transport can keep that batch's sequence numbers for it.
+ */
 export interface ProducerSession {
   /** Sends one request; rejects with a `TopicflowError` (retriable or not) that names topic and partition. */
   send(request: ProduceRequest): Promise<ProduceAck>
