@@ -86,6 +86,20 @@ describe('toKafka', () => {
     expect(transport.records('t', 0).map((r) => r.value?.toString()[0])).toEqual(['a', 'b'])
   })
 
+  it('passes the same request object to every retry of a batch (what idempotent transports number by)', async () => {
+    const attempts: Array<{ request: object; attempt: number }> = []
+    const transport = memory({
+      beforeSend: (request, attempt) => {
+        attempts.push({ request, attempt })
+        if (attempt < 3) throw new ProduceError('no answer', 'REQUEST_TIMED_OUT', { retriable: true })
+      },
+    })
+    const reports = await firstValueFrom(from([batchOf(0, 'a', 'b')]).pipe(fast, toKafka(transport), toArray()))
+    expect(reports.every((r) => r.status === 'delivered')).toBe(true)
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3])
+    expect(new Set(attempts.map((a) => a.request)).size).toBe(1)
+  })
+
   it("fails the stream on a fatal error with DeliveryFailedError carrying the failed and unsent sources (onError 'fail')", async () => {
     const transport = memory({
       latencyMs: 10,
