@@ -392,13 +392,13 @@ interface QueuedBatch extends PartitionBatch {
  * broker then cost one replication round trip, not two in a row (measured on 3 brokers: ~0.6x of
  * @platformatic/kafka's throughput before, which sends every partition in one request).
  */
-class ProduceQueue {
+export class ProduceQueue {
   #waiting: QueuedBatch[] = []
   #scheduled = false
   #inFlight = false
 
   constructor(
-    readonly connection: BrokerConnection,
+    readonly connection: Pick<BrokerConnection, 'address' | 'request' | 'send'>,
     readonly maxRequestBytes: number,
   ) {}
 

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest'
+import { Reader, Writer } from './protocol.js'
+import { ProduceQueue } from './transport.js'
+import type { BrokerConnection } from './connection.js'
+
+interface SentRequest {
+  readonly partitions: number[]
+  answer(errorCodes?: Record<number, number>): void
+  fail(error: Error): void
+}
+
+/** A connection that records each produce request (decoding which partitions it carries) and answers when told. */
+function fakeConnection() {
+  const sent: SentRequest[] = []
+  const connection: Pick<BrokerConnection, 'address' | 'request' | 'send'> = {
+    address: 'fake:9092',
+    request: (_api, body) =>
+      new Promise<Reader>((resolve, reject) => {
+        const reader = new Reader(Buffer.concat(body))
+        reader.string() // transactional id
+        reader.int16() // acks
+        reader.int32() // timeout
+        const partitions: number[] = []
+        reader.array((t) => {
+          const topic = t.string()
+          t.array((p) => {
+            partitions.push(p.int32())
+            p.bytes()
+            return topic
+          })
+        })
+        sent.push({
+          partitions,
+          answer(errorCodes = {}) {
+            const response = new Writer()
+              .array(['t'], (topic, w) =>
+                w.string(topic).array(partitions, (partition, pw) =>
+                  pw.int32(partition).int16(errorCodes[partition] ?? 0).int64(BigInt(partition * 100)).int64(-1n).int64(0n).array([], () => undefined).string(null),
+                ),
+              )
+              .int32(0)
+              .toBuffer()
+            resolve(new Reader(response))
+          },
+          fail: reject,
+        })
+      }),
+    send: () => Promise.resolve(),
+  }
+  return { connection, sent }
+}
+
+const batch = (partition: number, bytes = 100) => ({ topic: 't', partition, batch: Buffer.alloc(bytes) })
+const turn = () => new Promise((resolve) => setImmediate(resolve))
+/** Lets the event loop turn until `count` requests were sent (at most 20 turns). */
+const sentCount = async (sent: readonly unknown[], count: number) => {
+  for (let i = 0; i < 20 && sent.length < count; i++) await turn()
+}
+
+describe('ProduceQueue', () => {
+  it('puts the batches ready in one turn into one request, and each gets its own partition answer', async () => {
+    const { connection, sent } = fakeConnection()
+    const queue = new ProduceQueue(connection, 1 << 20)
+    const answers = [0, 1, 2].map((p) => queue.add(batch(p), -1, 1000))
+    await turn()
+    expect(sent.map((r) => r.partitions)).toEqual([[0, 1, 2]])
+    sent[0]!.answer({ 1: 6 })
+    const [a, b, c] = await Promise.all(answers)
+    expect([a!.baseOffset, b!.errorCode, c!.baseOffset]).toEqual([0, 6, 200])
+  })
+
+  it('holds what comes while a request is in flight and sends it all in the next one', async () => {
+    const { connection, sent } = fakeConnection()
+    const queue = new ProduceQueue(connection, 1 << 20)
+    const first = queue.add(batch(0), -1, 1000)
+    await turn()
+    const later = [queue.add(batch(1), -1, 1000), queue.add(batch(2), -1, 1000)]
+    await turn()
+    expect(sent).toHaveLength(1)
+    sent[0]!.answer()
+    await first
+    await sentCount(sent, 2)
+    expect(sent.map((r) => r.partitions)).toEqual([[0], [1, 2]])
+    sent[1]!.answer()
+    await Promise.all(later)
+  })
+
+  it('splits at maxRequestBytes (a batch alone may exceed it), and fails only the batches of a request that failed', async () => {
+    const { connection, sent } = fakeConnection()
+    const queue = new ProduceQueue(connection, 250)
+    const results = [queue.add(batch(0, 200), -1, 1000), queue.add(batch(1, 200), -1, 1000), queue.add(batch(2, 300), -1, 1000)].map((p) =>
+      p.then(
+        () => 'ok',
+        (error: Error) => error.message,
+      ),
+    )
+    await turn()
+    expect(sent.map((r) => r.partitions)).toEqual([[0]])
+    sent[0]!.fail(new Error('connection lost'))
+    await sentCount(sent, 2)
+    sent[1]!.answer()
+    await sentCount(sent, 3)
+    sent[2]!.answer()
+    expect(await Promise.all(results)).toEqual(['connection lost', 'ok', 'ok'])
+    expect(sent.map((r) => r.partitions)).toEqual([[0], [1], [2]])
+  })
+})
