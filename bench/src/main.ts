@@ -30,8 +30,8 @@ import { jobToEnv, type BenchJob, type RunResult } from './job.js'
 import { compareProducers, JAVA_CONTENDER, NODE_CONTENDERS, pacedLatency, runNode, type ComparisonRow } from './compare/run.js'
 import { consoleCommands, timeCommand, writeLines, type ConsoleResult } from './console.js'
 import { measureAvroCost } from './avro.js'
+import { inFreshTopic, PARTITIONS } from './topics.js'
 
-const PARTITIONS = 6
 const RUN_TIMEOUT_MS = 10 * 60_000
 
 interface Contender {
@@ -195,14 +195,11 @@ async function compareConsoleProducers(lines: number): Promise<ConsoleResult[]> 
   try {
     const results: ConsoleResult[] = []
     for (const { name, command } of consoleCommands(brokers.join(','))) {
-      const topic = `bench-console-${name.replace(/\W+/g, '-')}-${Date.now()}`
-      await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true })
-      const [executable, commandArgs] = command(topic)
-      const seconds = await timeCommand(executable, commandArgs, input.file)
-      const offsets = await admin.fetchTopicOffsets(topic)
-      const landed = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+      const { result: seconds, landed, topic } = await inFreshTopic(admin, `console-${name}`, undefined, (topic) => {
+        const [executable, commandArgs] = command(topic)
+        return timeCommand(executable, commandArgs, input.file)
+      })
       if (landed !== lines) throw new Error(`${name}: ${lines} lines in, ${landed} records in ${topic}`)
-      await admin.deleteTopics({ topics: [topic] })
       log(`  ${name}: ${Math.round(lines / seconds).toLocaleString('en')} records/s`)
       results.push({ name, lines, seconds: round2(seconds), recordsPerSec: Math.round(lines / seconds), mbPerSec: round2(input.bytes / seconds / 1e6) })
     }
@@ -214,16 +211,13 @@ async function compareConsoleProducers(lines: number): Promise<ConsoleResult[]> 
 
 /** Runs one contender in a child process into a fresh topic; checks at the broker that all `records` landed. */
 async function runContender(contender: Contender, records: number): Promise<RunResult> {
-  const topic = `bench-${contender.name.replace(/\W+/g, '-')}-${Date.now()}`
-  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true })
-  const job: BenchJob = { brokers, topic, count: records, codec, recordSize: 100 }
-  const result = await runNode(fileURLToPath(new URL(contender.script, import.meta.url)), { ...jobToEnv(job), ...contender.env })
-  const offsets = await admin.fetchTopicOffsets(topic)
-  const landed = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+  const { result, landed, topic } = await inFreshTopic(admin, contender.name, undefined, (topic) => {
+    const job: BenchJob = { brokers, topic, count: records, codec, recordSize: 100 }
+    return runNode(fileURLToPath(new URL(contender.script, import.meta.url)), { ...jobToEnv(job), ...contender.env })
+  })
   if (result.records !== records || landed !== records) {
     throw new Error(`${contender.name}: asked for ${records} records, ${result.records} acknowledged, ${landed} in ${topic}`)
   }
-  await admin.deleteTopics({ topics: [topic] })
   return result
 }
 

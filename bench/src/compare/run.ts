@@ -15,8 +15,8 @@ import type { Codec } from '@topicflow/core'
 import { resolveKafka } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from '../job.js'
 import { ensureConfluent } from './confluentBuild.js'
+import { inFreshTopic } from '../topics.js'
 
-const PARTITIONS = 6
 const RUN_TIMEOUT_MS = 10 * 60_000
 const LINGER_MS = 5
 
@@ -89,13 +89,10 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
   }
   // A fresh broker (its JIT, page cache, log segments) is slower for the first run: whoever came first
   // would pay for it. One discarded run warms it up.
-  {
-    const topic = `bench-warm-up-${Date.now()}`
-    options.log(`${options.cluster}: warming the broker up…`)
-    await options.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: options.replicationFactor }], waitForLeaders: true })
-    await runNode(fileURLToPath(new URL('../compare/topicflow.js', import.meta.url)), jobToEnv({ brokers: [...options.brokers], topic, count: options.count, codec: 'none', recordSize: 100 }))
-    await options.admin.deleteTopics({ topics: [topic] })
-  }
+  options.log(`${options.cluster}: warming the broker up…`)
+  await inFreshTopic(options.admin, 'warm-up', options.replicationFactor, (topic) =>
+    runNode(fileURLToPath(new URL('../compare/topicflow.js', import.meta.url)), jobToEnv({ brokers: [...options.brokers], topic, count: options.count, codec: 'none', recordSize: 100 })),
+  )
   for (const recordSize of options.sizes) {
     // Larger values get fewer records, but enough that every run lasts seconds (a JVM needs them to warm up).
     const count = Math.max(20_000, Math.round(options.count * Math.min(1, 300 / recordSize)))
@@ -119,23 +116,18 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
         // Alternate the order, so that no contender always runs on a fresher (or warmer) broker.
         for (const [name, run, records] of round % 2 === 0 ? runners : [...runners].reverse()) {
           if (failures.has(name)) continue
-          const topic = `bench-compare-${name.replace(/\W+/g, '-')}-${Date.now()}`
-          await options.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: options.replicationFactor }], waitForLeaders: true })
-          let result: RunResult
+          let attempt: { result: RunResult; landed: number; topic: string }
           try {
-            result = await run(records, topic)
+            attempt = await inFreshTopic(options.admin, `compare-${name}`, options.replicationFactor, (topic) => run(records, topic))
           } catch (error) {
             // A contender that cannot do this run (a codec it lacks) is reported, and the others go on.
             const reason = lastLine(error)
             failures.set(name, reason)
             options.log(`  round ${round + 1} ${name}: failed: ${reason}`)
-            await options.admin.deleteTopics({ topics: [topic] })
             continue
           }
-          const offsets = await options.admin.fetchTopicOffsets(topic)
-          const landed = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+          const { result, landed, topic } = attempt
           if (result.records !== records || landed !== records) throw new Error(`${name}: asked for ${records} records, ${result.records} acknowledged, ${landed} in ${topic}`)
-          await options.admin.deleteTopics({ topics: [topic] })
           options.log(`  round ${round + 1} ${name}: ${Math.round(result.records / result.seconds).toLocaleString('en')} records/s`)
           const previous = best.get(name)
           if (previous === undefined || result.records / result.seconds > previous.records / previous.seconds) best.set(name, result)
@@ -176,14 +168,13 @@ function lastLine(error: unknown): string {
 
 /** topicflow alone, offered `perSecond` records a second: its ack latency when not saturated. */
 export async function pacedLatency(options: ComparisonOptions, perSecond: number, seconds: number): Promise<RunResult & { lingerMs: number }> {
-  const topic = `bench-paced-${Date.now()}`
   const count = perSecond * seconds
-  await options.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: options.replicationFactor }], waitForLeaders: true })
-  const result = await runNode(fileURLToPath(new URL('../compare/topicflow.js', import.meta.url)), {
-    ...jobToEnv({ brokers: [...options.brokers], topic, count, codec: 'none', recordSize: 100 } satisfies BenchJob),
-    BENCH_RATE: String(perSecond),
-  })
-  await options.admin.deleteTopics({ topics: [topic] })
+  const { result } = await inFreshTopic(options.admin, 'paced', options.replicationFactor, (topic) =>
+    runNode(fileURLToPath(new URL('../compare/topicflow.js', import.meta.url)), {
+      ...jobToEnv({ brokers: [...options.brokers], topic, count, codec: 'none', recordSize: 100 } satisfies BenchJob),
+      BENCH_RATE: String(perSecond),
+    }),
+  )
   return { ...result, lingerMs: LINGER_MS }
 }
 

@@ -139,10 +139,6 @@ class WireTransport implements Transport {
     await Promise.all(connections.map((c) => c.then((connection) => connection.close()).catch(() => undefined)))
   }
 
-  get requestTimeoutMs(): number {
-    return this.#options.requestTimeout
-  }
-
   get maxRequestBytes(): number {
     return this.#options.maxRequestBytes
   }
