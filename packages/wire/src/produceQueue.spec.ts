@@ -85,6 +85,33 @@ describe('ProduceQueue', () => {
     await Promise.all(later)
   })
 
+  it('waits for a batch still being encoded, so that it joins the request instead of taking turns with the others', async () => {
+    const { connection, sent } = fakeConnection()
+    const queue = new ProduceQueue(connection, 1 << 20)
+    let encoded: (bytes: Buffer) => void = () => undefined
+    const answers = [queue.add(batch(0), -1, 1000), queue.add({ topic: 't', partition: 1, batch: new Promise<Buffer>((resolve) => (encoded = resolve)) }, -1, 1000)]
+    await turn()
+    await turn()
+    expect(sent).toHaveLength(0)
+    encoded(Buffer.alloc(100))
+    await sentCount(sent, 1)
+    expect(sent.map((r) => r.partitions)).toEqual([[0, 1]])
+    sent[0]!.answer()
+    expect((await Promise.all(answers)).map((a) => a.partition)).toEqual([0, 1])
+  })
+
+  it('fails only the batch whose encoding failed, and sends the others', async () => {
+    const { connection, sent } = fakeConnection()
+    const queue = new ProduceQueue(connection, 1 << 20)
+    const failing = queue.add({ topic: 't', partition: 1, batch: Promise.reject(new Error('codec missing')) }, -1, 1000)
+    const sending = queue.add(batch(0), -1, 1000)
+    await expect(failing).rejects.toThrow('codec missing')
+    await sentCount(sent, 1)
+    expect(sent.map((r) => r.partitions)).toEqual([[0]])
+    sent[0]!.answer()
+    expect((await sending).partition).toBe(0)
+  })
+
   it('splits at maxRequestBytes (a batch alone may exceed it), and fails only the batches of a request that failed', async () => {
     const { connection, sent } = fakeConnection()
     const queue = new ProduceQueue(connection, 250)
