@@ -80,7 +80,7 @@ const compareRounds = positiveInteger('--compare-rounds', args['compare-rounds']
 
 const log = (line: string): void => void console.error(line)
 log(process.env.KAFKA_BROKERS === undefined ? 'starting a local Kafka (set KAFKA_BROKERS to use yours)…' : `using KAFKA_BROKERS=${process.env.KAFKA_BROKERS}`)
-const [cluster, registry] = await Promise.all([startKafka({ brokers: 1 }), avroEvents > 0 ? startSchemaRegistry() : undefined])
+const [cluster, registry] = await Promise.all([startKafka({ brokers: 1, jvm: 'server' }), avroEvents > 0 ? startSchemaRegistry() : undefined])
 const brokers = cluster.bootstrapServers.split(',')
 const admin = new kafkajs.Kafka({ brokers, clientId: 'bench-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
 try {
@@ -93,7 +93,7 @@ try {
     paced = await pacedLatency({ ...common, admin, brokers, cluster: '1 broker', replicationFactor: 1, codecs: ['none'] }, 10_000, 5)
     if (threeBrokerCodecs.length > 0 && process.env.KAFKA_BROKERS === undefined) {
       log('starting a 3-broker cluster (replication factor 3, min.insync.replicas 2)…')
-      const three: KafkaCluster = await startKafka({ brokers: 3 })
+      const three: KafkaCluster = await startKafka({ brokers: 3, jvm: 'server' })
       const threeAdmin = new kafkajs.Kafka({ brokers: three.bootstrapServers.split(','), clientId: 'bench-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
       try {
         await threeAdmin.connect()

@@ -166,7 +166,7 @@ function lastLine(error: unknown): string {
   return (lines.pop() ?? text.split('\n')[0] ?? '').slice(0, 200)
 }
 
-/** topicflow alone, offered `perSecond` records a second: its ack latency when not saturated. */
+/** topicflow alone, offered `perSecond` records a second for `seconds` (after a second of warm-up at the same rate): its ack latency when not saturated. */
 export async function pacedLatency(options: ComparisonOptions, perSecond: number, seconds: number): Promise<RunResult & { lingerMs: number }> {
   const count = perSecond * seconds
   const { result } = await inFreshTopic(options.admin, 'paced', options.replicationFactor, (topic) =>
