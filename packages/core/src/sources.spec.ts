@@ -120,6 +120,35 @@ describe('fromAsyncIterable / fromReadable', () => {
     await expect(firstValueFrom(fromAsyncIterable(failing()).pipe(toArray()))).rejects.toThrow('disk gone')
   })
 
+  it('reads a synchronous iterable step by step without awaiting each one: closes it on early unsubscribe, passes its error on', async () => {
+    let closed = false
+    let read = 0
+    function* numbers() {
+      try {
+        for (let i = 0; ; i++) {
+          read++
+          yield i
+        }
+      } finally {
+        closed = true
+      }
+    }
+    const seen: number[] = []
+    const subscription = fromAsyncIterable(numbers()).subscribe((n) => seen.push(n))
+    // Not awaited: the first events arrive before this turn of the event loop ends.
+    await Promise.resolve()
+    expect(seen.length).toBeGreaterThan(1)
+    subscription.unsubscribe()
+    const readAtStop = read
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect([closed, read]).toEqual([true, readAtStop])
+    function* failing() {
+      yield 1
+      throw new Error('bad row')
+    }
+    await expect(firstValueFrom(fromAsyncIterable(failing()).pipe(toArray()))).rejects.toThrow('bad row')
+  })
+
   it('reads a Node Readable with its own backpressure', async () => {
     const readable = Readable.from(['a', 'b', 'c'])
     expect(await firstValueFrom(fromReadable<string>(readable).pipe(toArray()))).toEqual(['a', 'b', 'c'])

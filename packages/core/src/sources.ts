@@ -22,7 +22,7 @@ const EVENTS_PER_TURN = 256
 export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | Iterable<T>, sink?: RoomSignal): Observable<T> {
   const open = openIterator(iterable)
   return new Observable<T>((subscriber) => {
-    const iterator = open()
+    const { iterator, synchronous } = open()
     const detach = sink?.attachPullSource()
     let stopped = false
     const pull = async (): Promise<void> => {
@@ -33,7 +33,9 @@ export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | Iterable<T>, s
           if (stopped) return
           // A closing sink takes no more: complete, so that what the operators hold flushes to it.
           if (sink?.closing === true) break
-          const step = await iterator.next()
+          // A synchronous iterator's step is not awaited: an await per event is a promise per event
+          // (and, with an AsyncLocalStorage in use, its hooks), which cost as much as an operator.
+          const step = synchronous ? (iterator as Iterator<T>).next() : await iterator.next()
           if (stopped) return
           if (step.done === true) break
           subscriber.next(step.value)
@@ -70,10 +72,10 @@ export function fromReadable<T = Buffer>(readable: Readable, sink?: RoomSignal):
   return fromAsyncIterable(readable as AsyncIterable<T>, sink)
 }
 
-function openIterator<T>(iterable: AsyncIterable<T> | Iterable<T>): () => AsyncIterator<T> | Iterator<T> {
+function openIterator<T>(iterable: AsyncIterable<T> | Iterable<T>): () => { iterator: AsyncIterator<T> | Iterator<T>; synchronous: boolean } {
   if (iterable !== null && typeof iterable === 'object') {
-    if (typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') return () => (iterable as AsyncIterable<T>)[Symbol.asyncIterator]()
-    if (typeof (iterable as Iterable<T>)[Symbol.iterator] === 'function') return () => (iterable as Iterable<T>)[Symbol.iterator]()
+    if (typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') return () => ({ iterator: (iterable as AsyncIterable<T>)[Symbol.asyncIterator](), synchronous: false })
+    if (typeof (iterable as Iterable<T>)[Symbol.iterator] === 'function') return () => ({ iterator: (iterable as Iterable<T>)[Symbol.iterator](), synchronous: true })
   }
   throw new InvalidOptionError('fromAsyncIterable.iterable', 'an AsyncIterable or an Iterable', iterable)
 }
