@@ -5,7 +5,8 @@
  * `npm install` would try the download) and its native addon is compiled with node-gyp against the system's
  * OpenSSL, SASL, zstd, lz4, zlib and curl (CKJS_LINKING=dynamic: the static build downloads those
  * libraries' sources, which fails here too). One make job: with two, the configure step races its
- * dependants ("No rule to make target '../deps/librdkafka/config.h'"). Built once, reused after.
+ * dependants ("No rule to make target '../deps/librdkafka/config.h'"). Built once, reused after. The
+ * libraries' Debian packages are installed first when missing (as root, with apt-get).
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -23,7 +24,12 @@ export function confluentPackageDir(): string {
 export function ensureConfluent(log: (line: string) => void): { dir: string } | { error: string } {
   const dir = confluentPackageDir()
   const addon = join(dir, 'build', 'Release', 'confluent-kafka-javascript.node')
-  if (existsSync(addon)) return { dir }
+  // Written after a build with every library present: librdkafka leaves out a codec whose library is
+  // missing (zstd, say) without failing, so an addon alone may lack one.
+  const complete = join(dir, 'built-with-system-libraries')
+  if (existsSync(addon) && existsSync(complete)) return { dir }
+  const missing = installSystemLibraries(log)
+  if (missing.length > 0) return { error: `its build needs ${missing.join(' ')} (Debian packages), and they could not be installed here` }
   const prefix = dirname(dirname(dirname(dir)))
   mkdirSync(prefix, { recursive: true })
   writeFileSync(join(prefix, 'package.json'), '{"private":true}\n')
@@ -39,9 +45,24 @@ export function ensureConfluent(log: (line: string) => void): { dir: string } | 
     maxBuffer: 1 << 28,
   })
   if (build.status !== 0 || !existsSync(addon)) {
-    return { error: `node-gyp rebuild failed (needs libssl-dev libsasl2-dev libzstd-dev liblz4-dev libcurl4-openssl-dev zlib1g-dev, g++, make, python3): ${tail(build.stdout + build.stderr)}` }
+    return { error: `node-gyp rebuild failed (needs ${SYSTEM_LIBRARIES.join(' ')}, g++, make, python3): ${tail(build.stdout + build.stderr)}` }
   }
+  writeFileSync(complete, `${SYSTEM_LIBRARIES.join(' ')}\n`)
   return { dir }
+}
+
+/** The Debian packages of the libraries the dynamic build links (librdkafka's codecs, TLS, SASL, OIDC). */
+const SYSTEM_LIBRARIES = ['libssl-dev', 'libsasl2-dev', 'libzstd-dev', 'liblz4-dev', 'libcurl4-openssl-dev', 'zlib1g-dev']
+
+/** Installs the missing ones with apt-get when running as root (as the test bootstrap does for kcat); returns those still missing. */
+function installSystemLibraries(log: (line: string) => void): string[] {
+  const missing = (): string[] => SYSTEM_LIBRARIES.filter((name) => spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout?.includes('install ok installed') !== true)
+  const absent = missing()
+  if (absent.length === 0) return []
+  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).status !== 0) return absent
+  log(`installing ${absent.join(' ')} (apt-get) for @confluentinc/kafka-javascript's build…`)
+  spawnSync('/bin/sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${absent.join(' ')}`], { stdio: 'inherit' })
+  return missing()
 }
 
 function nodeHeadersDir(): string | undefined {

@@ -115,12 +115,12 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
       for (let round = 0; round < options.rounds; round++) {
         // Alternate the order, so that no contender always runs on a fresher (or warmer) broker.
         for (const [name, run, records] of round % 2 === 0 ? runners : [...runners].reverse()) {
-          if (failures.has(name)) continue
           let attempt: { result: RunResult; landed: number; topic: string }
           try {
             attempt = await inFreshTopic(options.admin, `compare-${name}`, options.replicationFactor, (topic) => run(records, topic))
           } catch (error) {
-            // A contender that cannot do this run (a codec it lacks) is reported, and the others go on.
+            // A contender that cannot do this run (a codec it lacks) is reported, and the others go on;
+            // it is tried again in the next round (a failure may be the cluster's, not the contender's).
             const reason = lastLine(error)
             failures.set(name, reason)
             options.log(`  round ${round + 1} ${name}: failed: ${reason}`)
