@@ -102,7 +102,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
     new Observable<OutgoingRecord<T>>((subscriber) => {
       // The propagator writes into a copy of the record's headers, made at its first header: with no
       // propagator registered nothing is copied. One carrier for every record (injection is synchronous).
-      const carrier: HeadersCarrier = { from: NO_HEADERS, headers: undefined }
+      const carrier: HeadersCarrier = { from: undefined, headers: undefined }
       return source.subscribe({
         next(record) {
           const parent = options.parentContext?.(record.source) ?? contextApi.active()
@@ -117,7 +117,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
           // A non-recording span carries its parent's span context: propagating the parent is the same.
           propagation.inject(recording ? trace.setSpan(parent, span) : parent, carrier, HEADERS_SETTER)
           const injected = carrier.headers
-          carrier.from = NO_HEADERS
+          carrier.from = undefined
           carrier.headers = undefined
           // Nothing recorded and nothing to propagate (no SDK, no propagator): the record goes on as it was.
           if (!recording && injected === undefined) return subscriber.next(record)
@@ -200,10 +200,9 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
 const SPAN = Symbol('@topicflow/otel span')
 type SpanHeaders = { [name: string]: RecordHeaders[string]; [SPAN]?: Span }
 
-const NO_HEADERS: RecordHeaders = Object.freeze({})
-
 interface HeadersCarrier {
-  from: RecordHeaders
+  /** The headers of the record being injected; none between records, so that none is held. */
+  from: RecordHeaders | undefined
   headers: SpanHeaders | undefined
 }
 

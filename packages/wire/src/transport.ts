@@ -410,7 +410,6 @@ interface QueuedBatch {
  */
 export class ProduceQueue {
   #waiting: QueuedBatch[] = []
-  #encoding = 0
   #scheduled = false
   #inFlight = false
 
@@ -425,15 +424,12 @@ export class ProduceQueue {
       const entry: QueuedBatch = { topic, partition, batch: Buffer.isBuffer(batch) ? batch : undefined, acks, timeoutMs, resolve, reject }
       this.#waiting.push(entry)
       if (entry.batch === undefined) {
-        this.#encoding++
         void (batch as Promise<Buffer>).then(
           (bytes) => {
-            this.#encoding--
             entry.batch = bytes
             this.#schedule()
           },
           (error: unknown) => {
-            this.#encoding--
             this.#waiting = this.#waiting.filter((queued) => queued !== entry)
             reject(error)
             this.#schedule()
@@ -446,14 +442,19 @@ export class ProduceQueue {
 
   /** Flushes on the next turn of the event loop, so that batches ready in this one go together. */
   #schedule(): void {
-    if (this.#scheduled || this.#inFlight || this.#encoding > 0) return
+    if (this.#scheduled || this.#inFlight || this.#encodingUnderWay()) return
     this.#scheduled = true
     setImmediate(() => this.#flush())
   }
 
+  /** Whether a queued batch is still being encoded (a few per broker at most: one per partition). */
+  #encodingUnderWay(): boolean {
+    return this.#waiting.some((queued) => queued.batch === undefined)
+  }
+
   #flush(): void {
     this.#scheduled = false
-    if (this.#inFlight || this.#encoding > 0 || this.#waiting.length === 0) return
+    if (this.#inFlight || this.#encodingUnderWay() || this.#waiting.length === 0) return
     const first = this.#waiting[0]!
     const group: Array<QueuedBatch & { batch: Buffer }> = []
     const rest: QueuedBatch[] = []
