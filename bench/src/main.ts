@@ -7,7 +7,8 @@
  *    `--codecs`, into fresh 6-partition topics: topicflow; kafkajs with one `send` per record and with
  *    hand-batched `sendBatch`; @confluentinc/kafka-javascript and @platformatic/kafka when installed; and
  *    Kafka's own ProducerPerformance, the machine's ceiling. On the single broker, then on a 3-broker
- *    cluster (replication factor 3) with `--three-broker-codecs`. Then topicflow offered 10,000 records/s,
+ *    cluster (replication factor 3) with `--three-broker-codecs` and `--three-broker-count` records at 100 B
+ *    (three times as many by default: runs there spread more, and longer runs average it out). Then topicflow offered 10,000 records/s,
  *    for its ack latency when not saturated.
  * 2. The demo pipeline against hand-written kafkajs `sendBatch` and against itself traced by
  *    @topicflow/otel (no SDK; SDK with a batch span processor); then its peak RSS for a large pull source.
@@ -15,6 +16,7 @@
  * 4. The cost of Avro: `--avro-events` events through `@topicflow/avro` against avsc (0 skips it).
  *
  *   npm run bench -- [--sizes 100,1024] [--codecs none,lz4,zstd] [--compare-count 300000] [--three-broker-codecs lz4]
+ *                    [--three-broker-count 900000]
  *                    [--count 200000] [--rounds 3] [--rss-count 1000000] [--rss-count-large 5000000] [--codec zstd]
  *                    [--console-lines 1000000] [--avro-events 200000] [--json]
  *
@@ -22,7 +24,6 @@
  */
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import kafkajs from 'kafkajs'
 import { CODECS, type Codec } from '@topicflow/core'
 import { pizzaPayloadBytes } from '@topicflow/example-pizza-orders/pipeline'
 import { startKafka, startSchemaRegistry, type KafkaCluster } from '@topicflow/testkit'
@@ -30,7 +31,7 @@ import { jobToEnv, type BenchJob, type RunResult } from './job.js'
 import { compareProducers, JAVA_CONTENDER, NODE_CONTENDERS, pacedLatency, runNode, type ComparisonRow } from './compare/run.js'
 import { consoleCommands, timeCommand, writeLines, type ConsoleResult } from './console.js'
 import { measureAvroCost } from './avro.js'
-import { inFreshTopic, PARTITIONS } from './topics.js'
+import { connectBenchAdmin, inFreshTopic, PARTITIONS } from './topics.js'
 
 const RUN_TIMEOUT_MS = 10 * 60_000
 
@@ -62,6 +63,7 @@ const { values: args } = parseArgs({
     'compare-count': { type: 'string', default: '300000' },
     'compare-rounds': { type: 'string', default: '2' },
     'three-broker-codecs': { type: 'string', default: 'lz4' },
+    'three-broker-count': { type: 'string', default: '900000' },
   },
 })
 const count = positiveInteger('--count', args.count)
@@ -77,14 +79,14 @@ const compareCodecs = list(args.codecs).map((name) => codecOption('--codecs', na
 const threeBrokerCodecs = list(args['three-broker-codecs']).map((name) => codecOption('--three-broker-codecs', name))
 const compareCount = args['compare-count'] === '0' ? 0 : positiveInteger('--compare-count', args['compare-count'])
 const compareRounds = positiveInteger('--compare-rounds', args['compare-rounds'])
+const threeBrokerCount = positiveInteger('--three-broker-count', args['three-broker-count'])
 
 const log = (line: string): void => void console.error(line)
 log(process.env.KAFKA_BROKERS === undefined ? 'starting a local Kafka (set KAFKA_BROKERS to use yours)…' : `using KAFKA_BROKERS=${process.env.KAFKA_BROKERS}`)
 const [cluster, registry] = await Promise.all([startKafka({ brokers: 1, jvm: 'server' }), avroEvents > 0 ? startSchemaRegistry() : undefined])
 const brokers = cluster.bootstrapServers.split(',')
-const admin = new kafkajs.Kafka({ brokers, clientId: 'bench-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
+const admin = await connectBenchAdmin(brokers)
 try {
-  await admin.connect()
   const comparison: ComparisonRow[] = []
   let paced: (RunResult & { lingerMs: number }) | undefined
   if (compareCount > 0) {
@@ -94,12 +96,14 @@ try {
     if (threeBrokerCodecs.length > 0 && process.env.KAFKA_BROKERS === undefined) {
       log('starting a 3-broker cluster (replication factor 3, min.insync.replicas 2)…')
       const three: KafkaCluster = await startKafka({ brokers: 3, jvm: 'server' })
-      const threeAdmin = new kafkajs.Kafka({ brokers: three.bootstrapServers.split(','), clientId: 'bench-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
       try {
-        await threeAdmin.connect()
-        comparison.push(...(await compareProducers({ ...common, admin: threeAdmin, brokers: three.bootstrapServers.split(','), cluster: '3 brokers', replicationFactor: 3, codecs: threeBrokerCodecs })))
+        const threeAdmin = await connectBenchAdmin(three.bootstrapServers.split(','))
+        try {
+          comparison.push(...(await compareProducers({ ...common, count: threeBrokerCount, admin: threeAdmin, brokers: three.bootstrapServers.split(','), cluster: '3 brokers', replicationFactor: 3, codecs: threeBrokerCodecs })))
+        } finally {
+          await threeAdmin.disconnect()
+        }
       } finally {
-        await threeAdmin.disconnect()
         await three.stop()
       }
     }

@@ -10,12 +10,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type kafkajs from 'kafkajs'
 import type { Codec } from '@topicflow/core'
 import { resolveKafka } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from '../job.js'
 import { ensureConfluent } from './confluentBuild.js'
-import { inFreshTopic } from '../topics.js'
+import { inFreshTopic, type BenchAdmin } from '../topics.js'
 
 const RUN_TIMEOUT_MS = 10 * 60_000
 const LINGER_MS = 5
@@ -41,8 +40,8 @@ interface NodeContender {
   readonly name: string
   readonly script: string
   readonly env?: Record<string, string>
-  /** Fraction of the records this contender is given (a slow one would take minutes for the full count). */
-  readonly share?: number
+  /** At most this many records for this contender (a slow one would take minutes for the full count). */
+  readonly maxRecords?: number
   /** Readies what it needs; returns its environment, or why it cannot run here. */
   readonly prepare?: (log: (line: string) => void) => { env: Record<string, string> } | { error: string }
 }
@@ -54,7 +53,7 @@ function prepareConfluent(log: (line: string) => void): { env: Record<string, st
 
 export const NODE_CONTENDERS: readonly NodeContender[] = [
   { name: 'topicflow', script: 'compare/topicflow.js' },
-  { name: 'kafkajs send', script: 'compare/kafkajs.js', env: { BENCH_KAFKAJS_MODE: 'send' }, share: 0.1 },
+  { name: 'kafkajs send', script: 'compare/kafkajs.js', env: { BENCH_KAFKAJS_MODE: 'send' }, maxRecords: 20_000 },
   { name: 'kafkajs sendBatch', script: 'compare/kafkajs.js', env: { BENCH_KAFKAJS_MODE: 'sendBatch' } },
   { name: '@confluentinc/kafka-javascript', script: 'compare/confluent.js', prepare: prepareConfluent },
   { name: '@platformatic/kafka', script: 'compare/platformatic.js' },
@@ -62,7 +61,7 @@ export const NODE_CONTENDERS: readonly NodeContender[] = [
 export const JAVA_CONTENDER = 'Java ProducerPerformance'
 
 export interface ComparisonOptions {
-  readonly admin: kafkajs.Admin
+  readonly admin: BenchAdmin
   readonly brokers: readonly string[]
   /** e.g. "1 broker" or "3 brokers": a label for the rows. */
   readonly cluster: string
@@ -87,15 +86,9 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
       options.log(`  ${contender.name}: not run: ${ready.error}`)
     } else prepared.set(contender.name, ready.env)
   }
-  // A fresh broker (its JIT, page cache, log segments) is slower for the first run: whoever came first
-  // would pay for it. One discarded run warms it up.
-  options.log(`${options.cluster}: warming the broker up…`)
-  await inFreshTopic(options.admin, 'warm-up', options.replicationFactor, (topic) =>
-    runNode(fileURLToPath(new URL('../compare/topicflow.js', import.meta.url)), jobToEnv({ brokers: [...options.brokers], topic, count: options.count, codec: 'none', recordSize: 100 })),
-  )
+  await warmUp(options)
   for (const recordSize of options.sizes) {
-    // Larger values get fewer records, but enough that every run lasts seconds (a JVM needs them to warm up).
-    const count = Math.max(20_000, Math.round(options.count * Math.min(1, 300 / recordSize)))
+    const count = recordsFor(options.count, recordSize)
     for (const codec of options.codecs) {
       options.log(`${options.cluster}, ${recordSize} B values, ${codec}, acks=all: ${count.toLocaleString('en')} records`)
       const best = new Map<string, RunResult>()
@@ -107,7 +100,7 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
               c.name,
               (records: number, topic: string) =>
                 runNode(fileURLToPath(new URL(`../${c.script}`, import.meta.url)), { ...jobToEnv({ brokers: [...options.brokers], topic, count: records, codec, recordSize }), ...c.env, ...prepared.get(c.name) }),
-              Math.max(1000, Math.round(count * (c.share ?? 1))),
+              Math.min(count, c.maxRecords ?? count),
             ] as [string, (records: number, topic: string) => Promise<RunResult>, number],
         ),
         [JAVA_CONTENDER, (records, topic) => runProducerPerformance(options.brokers, topic, records, recordSize, codec), count],
@@ -157,6 +150,32 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
     }
   }
   return rows
+}
+
+/**
+ * A fresh broker's JVM compiles its hot paths during its first minute or so under load: on three brokers
+ * the same topicflow run went from 44k to 80k records/s (1 KiB, lz4) over its first 50 s, and whoever ran
+ * in that time paid for it. So topicflow produces every measured size and codec in turn, discarded, for
+ * `WARM_UP_MS` before anything is measured.
+ */
+const WARM_UP_MS = 60_000
+
+async function warmUp(options: ComparisonOptions): Promise<void> {
+  options.log(`${options.cluster}: warming the broker up (${WARM_UP_MS / 1000} s)…`)
+  const cells = options.sizes.flatMap((recordSize) => options.codecs.map((codec) => ({ recordSize, codec })))
+  const script = fileURLToPath(new URL('../compare/topicflow.js', import.meta.url))
+  const until = Date.now() + WARM_UP_MS
+  for (let run = 0; Date.now() < until; run++) {
+    const { recordSize, codec } = cells[run % cells.length]!
+    await inFreshTopic(options.admin, 'warm-up', options.replicationFactor, (topic) =>
+      runNode(script, jobToEnv({ brokers: [...options.brokers], topic, count: recordsFor(options.count, recordSize), codec, recordSize })),
+    )
+  }
+}
+
+/** Values over 300 B get fewer records (`count` × 300 / size), but at least 20,000: every run lasts seconds, which a JVM needs. */
+function recordsFor(count: number, recordSize: number): number {
+  return Math.max(20_000, Math.round(count * Math.min(1, 300 / recordSize)))
 }
 
 /** The line of a contender's output that says what went wrong (its last error line). */
