@@ -28,7 +28,7 @@ import { CODECS, type Codec } from '@topicflow/core'
 import { pizzaPayloadBytes } from '@topicflow/example-pizza-orders/pipeline'
 import { startKafka, startSchemaRegistry, type KafkaCluster } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from './job.js'
-import { compareProducers, JAVA_CONTENDER, NODE_CONTENDERS, pacedLatency, runNode, type ComparisonRow } from './compare/run.js'
+import { compareProducers, JAVA_CONTENDER, NODE_CONTENDERS, pacedLatency, runNode, warmUp, type ComparisonRow } from './compare/run.js'
 import { consoleCommands, timeCommand, writeLines, type ConsoleResult } from './console.js'
 import { measureAvroCost } from './avro.js'
 import { connectBenchAdmin, inFreshTopic, PARTITIONS } from './topics.js'
@@ -109,6 +109,9 @@ try {
     }
     printComparison(comparison, paced)
   }
+
+  // The comparison warmed the broker up; without it, the pipeline's first round would meet a cold one.
+  if (compareCount === 0) await warmUp({ admin, brokers, cluster: '1 broker', replicationFactor: 1, sizes: [100], codecs: [codec], count, rounds: 1, log })
 
   const payloadBytes = await pizzaPayloadBytes(count)
   log(`${count.toLocaleString('en')} pizza orders (${(payloadBytes / count).toFixed(0)} B each as JSON), ${codec}, acks=all, ${PARTITIONS} partitions, best of ${rounds} rounds`)

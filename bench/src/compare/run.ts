@@ -160,7 +160,7 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
  */
 const WARM_UP_MS = 60_000
 
-async function warmUp(options: ComparisonOptions): Promise<void> {
+export async function warmUp(options: ComparisonOptions): Promise<void> {
   options.log(`${options.cluster}: warming the broker up (${WARM_UP_MS / 1000} s)…`)
   const cells = options.sizes.flatMap((recordSize) => options.codecs.map((codec) => ({ recordSize, codec })))
   const script = fileURLToPath(new URL('../compare/topicflow.js', import.meta.url))
