@@ -152,14 +152,15 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
   return rows
 }
 
+/** How long a cluster is warmed up before anything on it is measured. */
+const WARM_UP_MS = 60_000
+
 /**
  * A fresh broker's JVM compiles its hot paths during its first minute or so under load: on three brokers
  * the same topicflow run went from 44k to 80k records/s (1 KiB, lz4) over its first 50 s, and whoever ran
- * in that time paid for it. So topicflow produces every measured size and codec in turn, discarded, for
- * `WARM_UP_MS` before anything is measured.
+ * in that time paid for it. So topicflow produces every size and codec of `options` in turn, discarded,
+ * for `WARM_UP_MS`.
  */
-const WARM_UP_MS = 60_000
-
 export async function warmUp(options: ComparisonOptions): Promise<void> {
   options.log(`${options.cluster}: warming the broker up (${WARM_UP_MS / 1000} s)…`)
   const cells = options.sizes.flatMap((recordSize) => options.codecs.map((codec) => ({ recordSize, codec })))
