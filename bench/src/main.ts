@@ -7,9 +7,9 @@
  *    `--codecs`, into fresh 6-partition topics: topicflow; kafkajs with one `send` per record and with
  *    hand-batched `sendBatch`; @confluentinc/kafka-javascript and @platformatic/kafka when installed; and
  *    Kafka's own ProducerPerformance, the machine's ceiling. On the single broker, then on a 3-broker
- *    cluster (replication factor 3) with `--three-broker-codecs` and `--three-broker-count` records at 100 B
- *    (three times as many by default: runs there spread more, and longer runs average it out). Then topicflow offered 10,000 records/s,
- *    for its ack latency when not saturated.
+ *    cluster (replication factor 3) with `--three-broker-codecs` and `--three-broker-count` records at
+ *    100 B (three times as many by default: runs there spread more, and longer runs average it out). Then
+ *    topicflow offered 10,000 records/s, for its ack latency when not saturated.
  * 2. The demo pipeline against hand-written kafkajs `sendBatch` and against itself traced by
  *    @topicflow/otel (no SDK; SDK with a batch span processor); then its peak RSS for a large pull source.
  * 3. `--console-lines` lines piped into `topicflow produce` and into Kafka's ConsoleProducer (0 skips it).
@@ -111,7 +111,7 @@ try {
   }
 
   // The comparison warmed the broker up; without it, the pipeline's first round would meet a cold one.
-  if (compareCount === 0) await warmUp({ admin, brokers, cluster: '1 broker', replicationFactor: 1, sizes: [100], codecs: [codec], count, rounds: 1, log })
+  if (compareCount === 0) await warmUp({ admin, brokers, cluster: '1 broker', replicationFactor: 1, sizes: [100], codecs: [codec], count, log })
 
   const payloadBytes = await pizzaPayloadBytes(count)
   log(`${count.toLocaleString('en')} pizza orders (${(payloadBytes / count).toFixed(0)} B each as JSON), ${codec}, acks=all, ${PARTITIONS} partitions, best of ${rounds} rounds`)

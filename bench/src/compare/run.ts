@@ -161,7 +161,7 @@ const WARM_UP_MS = 60_000
  * in that time paid for it. So topicflow produces every size and codec of `options` in turn, discarded,
  * for `WARM_UP_MS`.
  */
-export async function warmUp(options: ComparisonOptions): Promise<void> {
+export async function warmUp(options: Omit<ComparisonOptions, 'rounds'>): Promise<void> {
   options.log(`${options.cluster}: warming the broker up (${WARM_UP_MS / 1000} s)…`)
   const cells = options.sizes.flatMap((recordSize) => options.codecs.map((codec) => ({ recordSize, codec })))
   const script = fileURLToPath(new URL('../compare/topicflow.js', import.meta.url))
