@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { LineParseError, lineReaderConfig, lineRecord, parseLine, splitLines } from './lineReader.js'
+import { NO_HEADERS } from '@topicflow/core'
 import { UsageError } from './args.js'
 
 const config = (entries: Record<string, string>) => lineReaderConfig(new Map(Object.entries(entries)))
@@ -8,19 +9,26 @@ const text = (b: Buffer | null) => (b === null ? null : b.toString())
 describe('parseLine (Kafka LineMessageReader semantics)', () => {
   it('reads the whole line as the value by default, with no key and no headers', () => {
     const line = parseLine('a\tb', 4, config({}))
-    expect([line.lineNumber, line.key, text(line.value), line.headers]).toEqual([4, null, 'a\tb', {}])
+    expect([line.lineNumber, line.key, text(line.value)]).toEqual([4, null, 'a\tb'])
+    expect(line.headers).toBe(NO_HEADERS)
   })
 
   it('splits headers, key and value at the first separators; the value keeps later ones', () => {
     const line = parseLine('h1:v1,h2:v:2\tk\tv\twith tab', 1, config({ 'parse.key': 'true', 'parse.headers': 'true' }))
-    expect([text(line.key), text(line.value), line.headers]).toEqual(['k', 'v\twith tab', { h1: 'v1', h2: 'v:2' }])
+    expect([text(line.key), text(line.value), line.headers]).toEqual(['k', 'v\twith tab', [['h1', 'v1'], ['h2', 'v:2']]])
   })
 
-  it('turns fields equal to null.marker into null, and repeats a header key as an array', () => {
+  it('turns fields equal to null.marker into null; null headers are none', () => {
     const c = config({ 'parse.key': 'true', 'parse.headers': 'true', 'null.marker': 'NULL' })
     const line = parseLine('a:1,a:2\tNULL\tNULL', 1, c)
-    expect([line.key, line.value, line.headers]).toEqual([null, null, { a: ['1', '2'] }])
-    expect(parseLine('NULL\tk\tv', 1, c).headers).toEqual({})
+    expect([line.key, line.value, line.headers]).toEqual([null, null, [['a', '1'], ['a', '2']]])
+    expect(parseLine('NULL\tk\tv', 1, c).headers).toBe(NO_HEADERS)
+  })
+
+  it('keeps headers in the order of the line, repeated and integer-like names included, as Kafka’s reader adds them', () => {
+    const line = parseLine('seq:1,src:a,dup:x,42:y,mid:m,dup:z\tv', 1, config({ 'parse.headers': 'true' }))
+    expect(line.headers).toEqual([['seq', '1'], ['src', 'a'], ['dup', 'x'], ['42', 'y'], ['mid', 'm'], ['dup', 'z']])
+    expect(text(line.value)).toBe('v')
   })
 
   it('names the line when a separator is missing, unless ignore.error is set', () => {

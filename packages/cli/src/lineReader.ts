@@ -1,4 +1,4 @@
-import { TopicflowError, type HeaderValue, type RecordHeaders } from '@topicflow/core'
+import { NO_HEADERS, TopicflowError, type RecordHeader, type RecordHeaders } from '@topicflow/core'
 import { UsageError } from './args.js'
 
 /** kafka-console-producer's reader properties (`--property`), with its defaults. */
@@ -28,6 +28,7 @@ export class ConsoleLine {
     readonly lineNumber: number,
     readonly key: Buffer | null,
     readonly value: Buffer | null,
+    /** In the line's order, repeats included, as Kafka's reader adds them to the record. */
     readonly headers: RecordHeaders,
   ) {}
 
@@ -51,9 +52,6 @@ export class LineParseError extends TopicflowError {
     super(`line ${lineNumber}: ${reason}`)
   }
 }
-
-// Shared by every line without headers; records never change their headers object.
-const NO_HEADERS: RecordHeaders = Object.freeze({})
 
 const READER_PROPERTIES = ['parse.key', 'key.separator', 'parse.headers', 'headers.delimiter', 'headers.separator', 'headers.key.separator', 'null.marker', 'ignore.error']
 
@@ -138,7 +136,7 @@ function fieldBefore(line: string, start: number, separator: string, what: strin
 }
 
 function parseHeaders(text: string, lineNumber: number, config: LineReaderConfig): RecordHeaders {
-  const headers: Record<string, HeaderValue | HeaderValue[]> = {}
+  const headers: RecordHeader[] = []
   for (const pair of javaSplit(text, config.headersSeparator)) {
     const index = pair.indexOf(config.headersKeySeparator)
     if (index < 0 && !config.ignoreError) {
@@ -151,8 +149,7 @@ function parseHeaders(text: string, lineNumber: number, config: LineReaderConfig
       // topicflow's record headers carry bytes or strings (RecordHeaders), and the kafkajs transport could not write a null.
       throw new LineParseError(lineNumber, `header ${JSON.stringify(name)} would have a null value, which topicflow's record headers cannot carry`)
     }
-    const previous = headers[name]
-    headers[name] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value]
+    headers.push([name, value])
   }
   return headers
 }

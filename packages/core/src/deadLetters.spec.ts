@@ -8,6 +8,7 @@ import { toKafka } from './operators/toKafka.js'
 import { json } from './serializers.js'
 import { MemoryTransport } from './testing/memoryTransport.js'
 import { InvalidOptionError, ProduceError } from './errors.js'
+import { lastHeader } from './records.js'
 
 const poisoned = (transport: MemoryTransport) =>
   new MemoryTransport({
@@ -30,8 +31,52 @@ describe('deadLetterQueue', () => {
     expect(reports.map((r) => `${r.source}:${r.status}`).sort()).toEqual(['fine:delivered', 'ok:delivered', 'poison:dead-lettered'])
     const [letter] = transport.records('dlq', 0)
     expect(letter!.value!.toString()).toBe('"poison"')
-    expect(letter!.headers[DEAD_LETTER_HEADERS.stage]).toBe('send')
-    expect(letter!.headers[DEAD_LETTER_HEADERS.exceptionClass]).toBe('ProduceError')
+    expect(lastHeader(letter!.headers, DEAD_LETTER_HEADERS.stage)).toBe('send')
+    expect(lastHeader(letter!.headers, DEAD_LETTER_HEADERS.exceptionClass)).toBe('ProduceError')
+  })
+
+  it('appends the error headers after the original ones, which keep their order and repeats (Kafka Connect style)', async () => {
+    const transport = poisoned(new MemoryTransport({ topics: { t: 1, dlq: 1 } }))
+    const dlq = deadLetterQueue<string>(transport, { topic: 'dlq' })
+    const original = [['dup', 'x'], ['42', 'y'], ['dup', 'z'], [DEAD_LETTER_HEADERS.stage, 'earlier']] as const
+    await firstValueFrom(
+      from(['poison']).pipe(serialize('t', json<string>(), { headers: original }), partition(transport), batch({ lingerMs: 0 }), toKafka(transport, { onError: 'report' }), dlq.reports(), toArray()),
+    )
+    await dlq.close()
+    const [letter] = transport.records('dlq', 0)
+    const names = letter!.headers.map(([name]) => name)
+    expect(letter!.headers.slice(0, original.length)).toEqual(original)
+    expect(names.slice(original.length)).toEqual([
+      DEAD_LETTER_HEADERS.topic,
+      DEAD_LETTER_HEADERS.partition,
+      DEAD_LETTER_HEADERS.stage,
+      DEAD_LETTER_HEADERS.exceptionClass,
+      DEAD_LETTER_HEADERS.exceptionMessage,
+      DEAD_LETTER_HEADERS.timestamp,
+    ])
+    expect(letter!.headers.slice(original.length, original.length + 3)).toEqual([
+      [DEAD_LETTER_HEADERS.topic, 't'],
+      [DEAD_LETTER_HEADERS.partition, '0'],
+      [DEAD_LETTER_HEADERS.stage, 'send'],
+    ])
+    // The name the original carried too repeats; the error's comes last.
+    expect(lastHeader(letter!.headers, DEAD_LETTER_HEADERS.stage)).toBe('send')
+  })
+
+  it('writes a record that could not be serialized with the error headers alone', async () => {
+    const transport = new MemoryTransport({ topics: { t: 1, dlq: 1 } })
+    const dlq = deadLetterQueue<unknown>(transport, { topic: 'dlq' })
+    await firstValueFrom(from([10n]).pipe(serialize('t', json<unknown>(), { headers: [['h', 'v']], onError: dlq.serializationError }), toArray()))
+    await dlq.close()
+    const [letter] = transport.records('dlq', 0)
+    expect(letter!.headers.map(([name]) => name)).toEqual([
+      DEAD_LETTER_HEADERS.topic,
+      DEAD_LETTER_HEADERS.stage,
+      DEAD_LETTER_HEADERS.exceptionClass,
+      DEAD_LETTER_HEADERS.exceptionMessage,
+      DEAD_LETTER_HEADERS.timestamp,
+    ])
+    expect(lastHeader(letter!.headers, DEAD_LETTER_HEADERS.stage)).toBe('serialize')
   })
 
   it('when the dead-letter topic cannot be written, the records stay failed and nothing hangs', async () => {

@@ -5,7 +5,7 @@ import { partition } from './operators/partition.js'
 import { retry } from './operators/retry.js'
 import { isLegalTopicName } from './operators/serialize.js'
 import { KafkaSink, type ToKafkaOptions } from './operators/toKafka.js'
-import type { DeliveryReport, Failed, OutgoingRecord, RecordHeaders } from './records.js'
+import { NO_HEADERS, type DeliveryReport, type Failed, type OutgoingRecord, type RecordHeader, type RecordHeaders } from './records.js'
 import type { Transport } from './transport.js'
 
 /** Options of `deadLetterQueue`. */
@@ -16,7 +16,10 @@ export interface DeadLetterQueueOptions {
   readonly sink?: Omit<ToKafkaOptions, 'onError' | 'instrumentation'>
 }
 
-/** Header names on each dead letter, in the style of Kafka Connect's `__connect.errors.*`. */
+/**
+ * Header names on each dead letter, in the style of Kafka Connect's `__connect.errors.*`, in the order they
+ * are appended after the original headers (`partition` only when it was known).
+ */
 export const DEAD_LETTER_HEADERS = {
   topic: '__topicflow.errors.topic',
   partition: '__topicflow.errors.partition',
@@ -54,9 +57,10 @@ interface PendingLetter {
 
 /**
  * A dead-letter queue on `transport`: failed records are written to `options.topic` with their original key
- * and value bytes (or the event as JSON when it could not be serialized), the original headers, and
- * `__topicflow.errors.*` headers naming the stage, the error class and message, the original topic and
- * partition, and the time. A poison record never blocks the others: it is set aside and the stream goes on.
+ * and value bytes (or the event as JSON when it could not be serialized), the original headers in their
+ * order, and after them `__topicflow.errors.*` headers naming the original topic and partition, the stage,
+ * the error class and message, and the time. A poison record never blocks the others: it is set aside and
+ * the stream goes on.
  *
  * @example
  * const dlq = deadLetterQueue<Order>(transport, { topic: 'orders.dlq' })
@@ -104,20 +108,23 @@ export function deadLetterQueue<T>(transport: Transport, options: DeadLetterQueu
       }
       unsettled.add(letter)
       if (broken !== undefined) return letter.settle({ status: 'failed', topic, partition: undefined, error: broken, source: letter })
-      const errorHeaders: Record<string, string> = {
-        [DEAD_LETTER_HEADERS.topic]: failure.topic,
-        [DEAD_LETTER_HEADERS.stage]: failure.stage,
-        [DEAD_LETTER_HEADERS.exceptionClass]: (failure.error as Error)?.name ?? 'Error',
-        [DEAD_LETTER_HEADERS.exceptionMessage]: messageOf(failure.error),
-        [DEAD_LETTER_HEADERS.timestamp]: String(Date.now()),
-      }
-      if (failure.partition !== undefined) errorHeaders[DEAD_LETTER_HEADERS.partition] = String(failure.partition)
-      letters.next({ topic, key, value, headers: { ...headers, ...errorHeaders }, timestamp: Date.now(), source: letter })
+      // The error headers go after the original ones, in Connect's order (original topic and partition
+      // first), as Connect's DeadLetterQueueReporter adds its own: a name the original carries too repeats,
+      // and the error's is the last one (Java's `Headers.lastHeader`, `lastHeader` here).
+      const letterHeaders: RecordHeader[] = [...headers, [DEAD_LETTER_HEADERS.topic, failure.topic]]
+      if (failure.partition !== undefined) letterHeaders.push([DEAD_LETTER_HEADERS.partition, String(failure.partition)])
+      letterHeaders.push(
+        [DEAD_LETTER_HEADERS.stage, failure.stage],
+        [DEAD_LETTER_HEADERS.exceptionClass, (failure.error as Error)?.name ?? 'Error'],
+        [DEAD_LETTER_HEADERS.exceptionMessage, messageOf(failure.error)],
+        [DEAD_LETTER_HEADERS.timestamp, String(Date.now())],
+      )
+      letters.next({ topic, key, value, headers: letterHeaders, timestamp: Date.now(), source: letter })
     })
 
   const serializationError = (error: SerializationError): void => {
     if (!(error instanceof SerializationError)) throw new InvalidOptionError('deadLetterQueue.serializationError', 'a SerializationError', error)
-    void write({}, null, Buffer.from(eventAsJson(error.event), 'utf8'), { stage: 'serialize', error, topic: error.topic ?? '', partition: undefined })
+    void write(NO_HEADERS, null, Buffer.from(eventAsJson(error.event), 'utf8'), { stage: 'serialize', error, topic: error.topic ?? '', partition: undefined })
   }
 
   const reports = (): OperatorFunction<DeliveryReport<T>, DeliveryReport<T>> => (source) =>

@@ -7,6 +7,7 @@ export type AcksLevel = 0 | 1 | -1
 export interface WireRecord {
   readonly key: Buffer | null
   readonly value: Buffer | null
+  /** Written in this order, repeats included (a transport that cannot says so in its docs). */
   readonly headers: RecordHeaders
   readonly timestamp: number
 }

@@ -6,10 +6,12 @@ import {
   exponential,
   withTimeout,
   type Codec,
+  type HeaderValue,
   type ProduceAck,
   type ProduceRequest,
   type ProducerSession,
   type ProducerSessionOptions,
+  type RecordHeaders,
   type Transport,
 } from '@topicflow/core'
 import { registerCodecs } from './codecs.js'
@@ -163,11 +165,47 @@ function toMessages(request: ProduceRequest): Message[] {
   return request.records.map((record) => ({
     key: record.key,
     value: record.value,
-    // kafkajs reads header arrays (a repeated key) without changing them; its type just lacks `readonly`.
-    headers: record.headers as IHeaders,
+    headers: kafkajsHeaders(record.headers),
     partition: request.partition,
     timestamp: String(record.timestamp),
   }))
+}
+
+/**
+ * A record's headers as kafkajs takes them: an object, written in `Object.keys` order with an array value's
+ * entries in a row (kafkajs 2.2.4, protocol/recordBatch/record/v0). A plain object would list integer-like
+ * names (`42`) first, so this one is a Proxy whose keys come in the order the names first appear; kafkajs's
+ * encoder then writes every name where it first came. What it cannot write is a name repeated with others
+ * between: that name's values go out together at its first place (`a, b, a` lands as `a, a, b`). That is
+ * this transport's limit; the wire transport writes headers exactly as given.
+ *
+ * Keys set on the object later (`@opentelemetry/instrumentation-kafkajs` injects `traceparent` into it)
+ * come after the record's own, in the order they are set. No headers: no object, and kafkajs (or that
+ * instrumentation) makes its own.
+ */
+export function kafkajsHeaders(headers: RecordHeaders): IHeaders | undefined {
+  if (headers.length === 0) return undefined
+  const values: Record<string, HeaderValue[]> = Object.create(null) as Record<string, HeaderValue[]>
+  const names: (string | symbol)[] = []
+  for (const [name, value] of headers) {
+    const known = values[name]
+    if (known === undefined) {
+      values[name] = [value]
+      names.push(name)
+    } else known.push(value)
+  }
+  return new Proxy(values, {
+    ownKeys: () => names,
+    defineProperty(target, name, descriptor) {
+      if (!Object.hasOwn(target, name)) names.push(name)
+      return Reflect.defineProperty(target, name, descriptor)
+    },
+    deleteProperty(target, name) {
+      const at = names.indexOf(name)
+      if (at >= 0) names.splice(at, 1)
+      return Reflect.deleteProperty(target, name)
+    },
+  })
 }
 
 function toAck(metadata: RecordMetadata | undefined): ProduceAck {

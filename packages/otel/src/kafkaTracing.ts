@@ -16,7 +16,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api'
 import { Observable, tap, type MonoTypeOperatorFunction, type OperatorFunction } from 'rxjs'
-import type { DeliveryReport, OutgoingRecord, ProduceAck, RecordBatch, RecordHeaders, SinkInstrumentation } from '@topicflow/core'
+import type { DeliveryReport, OutgoingRecord, ProduceAck, RecordBatch, RecordHeader, RecordHeaders, SinkInstrumentation } from '@topicflow/core'
 import * as semconv from './semconv.js'
 
 /** Options of `kafkaTracing`. */
@@ -102,6 +102,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
     new Observable<OutgoingRecord<T>>((subscriber) => {
       // The propagator writes into a copy of the record's headers, made at its first header: with no
       // propagator registered nothing is copied. One carrier for every record (injection is synchronous).
+      // The record's other headers keep their order; a propagated one replaces any of its name, at the end.
       const carrier: HeadersCarrier = { from: undefined, headers: undefined }
       return source.subscribe({
         next(record) {
@@ -121,7 +122,7 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
           carrier.headers = undefined
           // Nothing recorded and nothing to propagate (no SDK, no propagator): the record goes on as it was.
           if (!recording && injected === undefined) return subscriber.next(record)
-          const headers: SpanHeaders = injected ?? { ...record.headers }
+          const headers: SpanHeaders = injected ?? [...record.headers]
           if (recording) headers[SPAN] = span
           subscriber.next({ ...record, headers })
         },
@@ -191,14 +192,14 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
 }
 
 /**
- * Where a traced record's span travels: in the headers object made for the record here, under a symbol,
- * which header encoders skip (they go by `for…in`/`Object.keys`). Later operators copy the record (partition
- * sets a field) but pass its headers object on, so the sink's hooks find the span with no field added to
+ * Where a traced record's span travels: on the headers list made for the record here, under a symbol,
+ * which header encoders never see (they read the list by index). Later operators copy the record (partition
+ * sets a field) but pass its headers list on, so the sink's hooks find the span with no field added to
  * records (a copy that adds a field falls off V8's fast path for every operator after it) and no map to
  * keep (a WeakMap from headers to spans cost ~15% of traced throughput in its upkeep and GC).
  */
 const SPAN = Symbol('@topicflow/otel span')
-type SpanHeaders = { [name: string]: RecordHeaders[string]; [SPAN]?: Span }
+type SpanHeaders = RecordHeader[] & { [SPAN]?: Span }
 
 interface HeadersCarrier {
   /** The headers of the record being injected; none between records, so that none is held. */
@@ -206,10 +207,16 @@ interface HeadersCarrier {
   headers: SpanHeaders | undefined
 }
 
-/** Writes a propagated header into a copy of the record's headers, made at the first one. */
+/**
+ * Writes a propagated header into a copy of the record's headers, made at the first one: any header of that
+ * name goes (a `traceparent` the event came with names another span) and the new one is appended, as
+ * OpenTelemetry Java's Kafka instrumentation does (`headers.remove(key).add(key, value)`).
+ */
 const HEADERS_SETTER: TextMapSetter<HeadersCarrier> = {
   set(carrier, name, value) {
-    ;(carrier.headers ??= { ...carrier.from })[name] = value
+    const headers = (carrier.headers ??= [...carrier.from!])
+    for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0] === name) headers.splice(i, 1)
+    headers.push([name, value])
   },
 }
 

@@ -22,7 +22,7 @@ describe('CRC-32C of record batches', () => {
 
   it('covers a batch from its attributes (byte 21) to the end, over a subarray at any offset', async () => {
     const batch = await encodeRecordBatch(
-      Array.from({ length: 50 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.alloc(37 + i, i), headers: {}, timestamp: 1_795_000_000_000 + i })),
+      Array.from({ length: 50 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.alloc(37 + i, i), headers: [], timestamp: 1_795_000_000_000 + i })),
       'none',
       undefined,
     )

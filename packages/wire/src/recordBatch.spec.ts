@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createRequire } from 'node:module'
-import type { WireRecord } from '@topicflow/core'
+import { NO_HEADERS, type WireRecord } from '@topicflow/core'
 import { crc32c } from '@node-rs/crc32'
 import { BATCH_HEADER_BYTES, encodeRecordBatch, varintSize, writeVarint } from './recordBatch.js'
 
@@ -20,11 +20,48 @@ const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder')
 
 const now = 1_795_000_000_000
 const records: WireRecord[] = [
-  { key: Buffer.from('k1'), value: Buffer.from('{"a":1}'), headers: {}, timestamp: now },
-  { key: null, value: Buffer.from('no key'), headers: { 'x-trace': 'abc', 'ünïcode': 'välue ✓' }, timestamp: now + 5 },
-  { key: Buffer.from('tombstone'), value: null, headers: { repeated: ['one', Buffer.from('two')] }, timestamp: now - 3 },
-  { key: Buffer.alloc(300, 1), value: Buffer.alloc(70_000, 2), headers: { empty: '' }, timestamp: now + 3_000_000_000 },
+  { key: Buffer.from('k1'), value: Buffer.from('{"a":1}'), headers: NO_HEADERS, timestamp: now },
+  { key: null, value: Buffer.from('no key'), headers: [['x-trace', 'abc'], ['ünïcode', 'välue ✓']], timestamp: now + 5 },
+  { key: Buffer.from('tombstone'), value: null, headers: [['repeated', 'one'], ['repeated', Buffer.from('two')]], timestamp: now - 3 },
+  { key: Buffer.alloc(300, 1), value: Buffer.alloc(70_000, 2), headers: [['empty', '']], timestamp: now + 3_000_000_000 },
 ]
+
+/** Each record's headers, read from an uncompressed batch in the order they were written (kafkajs's decoder makes an object of them). */
+function headersInOrder(batch: Buffer): Array<Array<[string, string]>> {
+  let at = BATCH_HEADER_BYTES
+  const varint = (): number => {
+    let zigzag = 0
+    let scale = 1
+    for (;;) {
+      const byte = batch[at++]!
+      zigzag += (byte & 0x7f) * scale
+      scale *= 128
+      if (byte < 0x80) break
+    }
+    return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2
+  }
+  const bytes = (): Buffer | null => {
+    const length = varint()
+    if (length < 0) return null
+    at += length
+    return batch.subarray(at - length, at)
+  }
+  const all: Array<Array<[string, string]>> = []
+  for (let i = 0; i < batch.readInt32BE(57); i++) {
+    varint() // length
+    at++ // attributes
+    varint() // timestamp delta
+    varint() // offset delta
+    bytes() // key
+    bytes() // value
+    const count = varint()
+    const headers: Array<[string, string]> = []
+    for (let h = 0; h < count; h++) headers.push([bytes()!.toString(), bytes()!.toString()])
+    all.push(headers)
+  }
+  expect(at).toBe(batch.length)
+  return all
+}
 
 describe('encodeRecordBatch', () => {
   it.each(['none', 'gzip'] as const)('writes a v2 batch that kafkajs decodes to the same records (%s)', async (codec) => {
@@ -47,6 +84,16 @@ describe('encodeRecordBatch', () => {
     expect(decoded.records[1]!.headers).toEqual({ 'x-trace': Buffer.from('abc'), 'ünïcode': Buffer.from('välue ✓') })
     expect(decoded.records[2]!.headers).toEqual({ repeated: [Buffer.from('one'), Buffer.from('two')] })
     expect(decoded.records[3]!.headers).toEqual({ empty: Buffer.alloc(0) })
+  })
+
+  it('writes headers in the order given, repeated and integer-like names where they stand', async () => {
+    const headers: WireRecord['headers'] = [['seq', '1'], ['src', 'a'], ['dup', 'x'], ['42', Buffer.from('y')], ['mid', 'm'], ['dup', 'z'], ['7', 'ü']]
+    const batch = await encodeRecordBatch([{ key: null, value: Buffer.from('v'), headers, timestamp: now }, records[0]!], 'none', undefined)
+    expect(headersInOrder(batch)).toEqual([
+      [['seq', '1'], ['src', 'a'], ['dup', 'x'], ['42', 'y'], ['mid', 'm'], ['dup', 'z'], ['7', 'ü']],
+      [],
+    ])
+    expect(headersInOrder(await encodeRecordBatch(records, 'none', undefined))).toEqual([[], [['x-trace', 'abc'], ['ünïcode', 'välue ✓']], [['repeated', 'one'], ['repeated', 'two']], [['empty', '']]])
   })
 
   it('writes -1 for producer id, epoch and sequence without idempotence, and the records right after the header', async () => {

@@ -83,17 +83,16 @@ function measureRecords(records: readonly WireRecord[], baseTimestamp: number, b
     let body = 1 + varlongSize(record.timestamp - baseTimestamp) + varintSize(i)
     body += record.key === null ? 1 : varintSize(record.key.length) + record.key.length
     body += record.value === null ? 1 : varintSize(record.value.length) + record.value.length
-    let headerCount = 0
-    for (const name in record.headers) {
-      const values = record.headers[name]!
+    const headers = record.headers
+    body += varintSize(headers.length)
+    for (let h = 0; h < headers.length; h++) {
+      const header = headers[h]!
+      const name = header[0]
+      const value = header[1]
       const nameBytes = Buffer.byteLength(name)
-      for (const value of typeof values === 'string' || Buffer.isBuffer(values) ? [values] : values) {
-        const valueBytes = typeof value === 'string' ? Buffer.byteLength(value) : value.length
-        body += varintSize(nameBytes) + nameBytes + varintSize(valueBytes) + valueBytes
-        headerCount++
-      }
+      const valueBytes = typeof value === 'string' ? Buffer.byteLength(value) : value.length
+      body += varintSize(nameBytes) + nameBytes + varintSize(valueBytes) + valueBytes
     }
-    body += varintSize(headerCount)
     bodySizes[i] = body
     total += varintSize(body) + body
   }
@@ -110,18 +109,15 @@ function writeRecords(target: Buffer, start: number, records: readonly WireRecor
     at = writeVarint(target, at, i)
     at = writeBytes(target, at, record.key)
     at = writeBytes(target, at, record.value)
-    let headerCount = 0
-    for (const name in record.headers) {
-      const values = record.headers[name]!
-      headerCount += typeof values === 'string' || Buffer.isBuffer(values) ? 1 : values.length
-    }
-    at = writeVarint(target, at, headerCount)
-    for (const name in record.headers) {
-      const values = record.headers[name]!
-      for (const value of typeof values === 'string' || Buffer.isBuffer(values) ? [values] : values) {
-        at = writeString(target, at, name)
-        at = typeof value === 'string' ? writeString(target, at, value) : writeBytes(target, at, value)
-      }
+    // Headers in the record's order, repeats included: Kafka keeps them as a list, and so does the log.
+    const headers = record.headers
+    at = writeVarint(target, at, headers.length)
+    for (let h = 0; h < headers.length; h++) {
+      const header = headers[h]!
+      const name = header[0]
+      const value = header[1]
+      at = writeString(target, at, name)
+      at = typeof value === 'string' ? writeString(target, at, value) : writeBytes(target, at, value)
     }
   }
 }

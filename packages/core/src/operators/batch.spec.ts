@@ -9,7 +9,7 @@ const record = (source: string, partition = 0, bytes = 10): OutgoingRecord<strin
   topic: 't',
   key: null,
   value: Buffer.alloc(bytes),
-  headers: {},
+  headers: [],
   partition,
   timestamp: 0,
   source,

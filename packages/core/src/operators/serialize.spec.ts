@@ -4,6 +4,7 @@ import { map } from 'rxjs'
 import { serialize } from './serialize.js'
 import { json, string } from '../serializers.js'
 import { InvalidOptionError, SerializationError } from '../errors.js'
+import { NO_HEADERS, type RecordHeaders } from '../records.js'
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected))
 
@@ -13,9 +14,9 @@ describe('serialize', () => {
       const events = cold('ab|', { a: { id: 1 }, b: { id: 2 } })
       const out = events.pipe(
         serialize('orders', json<{ id: number }>(), { headers: { origin: 'test' }, timestamp: (e) => e.id * 1000 }),
-        map((r) => `${r.topic}|${r.value?.toString()}|${String(r.headers.origin)}|${r.timestamp}|${r.key}|${r.source.id}`),
+        map((r) => `${r.topic}|${r.value?.toString()}|${r.headers.join()}|${r.timestamp}|${r.key}|${r.source.id}`),
       )
-      expectObservable(out).toBe('ab|', { a: 'orders|{"id":1}|test|1000|null|1', b: 'orders|{"id":2}|test|2000|null|2' })
+      expectObservable(out).toBe('ab|', { a: 'orders|{"id":1}|origin,test|1000|null|1', b: 'orders|{"id":2}|origin,test|2000|null|2' })
     })
   })
 
@@ -66,14 +67,20 @@ describe('serialize', () => {
     expect((error as SerializationError).part).toBe('topic')
   })
 
-  it('rejects header values that are neither strings nor Buffers', () => {
-    expect(() => serialize('t', string(), { headers: { n: 1 as unknown as string } })).toThrow(/header "n"/)
-    let error: unknown
-    scheduler().run(({ cold }) => {
-      cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: () => ({ n: {} as unknown as string }) })).subscribe({ error: (e) => (error = e) })
-    })
-    expect((error as SerializationError).part).toBe('headers')
+  it('rejects header values that are neither strings nor Buffers: a fixed one as a bad option, a computed one as a SerializationError', () => {
+    expect(() => serialize('t', string(), { headers: { n: 1 as unknown as string } })).toThrow(InvalidOptionError)
+    expect(() => serialize('t', string(), { headers: { n: 1 as unknown as string } })).toThrow(/serialize\.headers.*header "n"/)
     expect(() => serialize('t', string(), { headers: { n: ['a', null as unknown as string] } })).toThrow(/header "n".*null/)
+    expect(() => serialize('t', string(), { headers: [['n', 'a'], ['m']] as unknown as RecordHeaders })).toThrow(/\[name, value\] pair/)
+    expect(() => serialize('t', string(), { headers: [[1, 'a']] as unknown as RecordHeaders })).toThrow(/string name/)
+    for (const bad of [() => ({ n: {} as unknown as string }), () => [['n', 2]] as unknown as RecordHeaders, () => 'n:v' as unknown as RecordHeaders]) {
+      let error: unknown
+      scheduler().run(({ cold }) => {
+        cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: bad })).subscribe({ error: (e) => (error = e) })
+      })
+      expect(error).toBeInstanceOf(SerializationError)
+      expect((error as SerializationError).part).toBe('headers')
+    }
   })
 
   it('hands an unserializable event to the onError handler and goes on with the next ones', () => {
@@ -87,11 +94,34 @@ describe('serialize', () => {
     expect(() => serialize('t', json(), { onError: 'skip' as 'fail' })).toThrow(InvalidOptionError)
   })
 
-  it('takes an array of values for a header key that repeats', () => {
+  it('keeps a list of headers in its order, repeats and integer-like names included, fixed or computed', () => {
+    const given: RecordHeaders = [['seq', '1'], ['src', 'a'], ['dup', 'x'], ['42', Buffer.from('y')], ['mid', 'm'], ['dup', 'z']]
+    const order = (headers: RecordHeaders): string => headers.map(([name, value]) => `${name}:${value.toString()}`).join(',')
     scheduler().run(({ cold, expectObservable }) => {
-      const records = cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: { h: ['1', Buffer.from('2')] } }))
-      expectObservable(records.pipe(map((r) => (r.headers.h as unknown[]).map(String).join(',')))).toBe('a|', { a: '1,2' })
+      const fixed = cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: given }))
+      expectObservable(fixed.pipe(map((r) => order(r.headers)))).toBe('a|', { a: 'seq:1,src:a,dup:x,42:y,mid:m,dup:z' })
+      const computed = cold('ab|', { a: 'x', b: 'y' }).pipe(serialize('t', string(), { headers: (e) => [['dup', `${e}`], ['7', `${e}`], ['dup', `${e}2`]] }))
+      expectObservable(computed.pipe(map((r) => order(r.headers)))).toBe('ab|', { a: 'dup:x,7:x,dup:x2', b: 'dup:y,7:y,dup:y2' })
     })
+  })
+
+  it('takes an object for convenience: entries in key order, an array value repeating its name in place', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const records = cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: { h: ['1', Buffer.from('2')], origin: 'o' } }))
+      expectObservable(records.pipe(map((r) => r.headers.map(([name, value]) => `${name}:${value.toString()}`).join(',')))).toBe('a|', { a: 'h:1,h:2,origin:o' })
+    })
+  })
+
+  it('gives every record without headers the one frozen empty list', () => {
+    const seen: RecordHeaders[] = []
+    scheduler().run(({ cold }) => {
+      cold('a|', { a: 'x' }).pipe(serialize('t', string())).subscribe((r) => seen.push(r.headers))
+      cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: {} })).subscribe((r) => seen.push(r.headers))
+      cold('a|', { a: 'x' }).pipe(serialize('t', string(), { headers: () => [] })).subscribe((r) => seen.push(r.headers))
+    })
+    expect(seen).toHaveLength(3)
+    for (const headers of seen) expect(headers).toBe(NO_HEADERS)
+    expect(Object.isFrozen(NO_HEADERS)).toBe(true)
   })
 
   it('unsubscribes upstream when the subscriber leaves early', () => {
