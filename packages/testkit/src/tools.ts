@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { logOptions } from './logging.js'
 import { cacheDir, resolveKafka, type KafkaRuntime } from './resolve.js'
 
 /** What a Kafka tool printed and how it exited. */
@@ -10,22 +10,11 @@ export interface ToolResult {
   readonly stderr: string
 }
 
-function toolsLogConfig(): string {
-  const file = join(cacheDir(), 'log4j2-tools.properties')
-  if (!existsSync(file)) {
-    mkdirSync(cacheDir(), { recursive: true })
-    writeFileSync(
-      file,
-      ['status = warn', 'appender.err.type = Console', 'appender.err.name = err', 'appender.err.target = SYSTEM_ERR', 'appender.err.layout.type = PatternLayout', 'appender.err.layout.pattern = %p %m%n', 'rootLogger.level = warn', 'rootLogger.appenderRef.err.ref = err', ''].join('\n'),
-    )
-  }
-  return file
-}
-
 /** Runs a main class from Kafka's jars and collects its output. */
 export function runJava(runtime: KafkaRuntime, mainClass: string, args: readonly string[], options: { timeoutMs?: number; input?: string } = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(runtime.javaBin, ['-Xmx512m', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${toolsLogConfig()}`, '-cp', runtime.classpath, mainClass, ...args], {
+    const logging = logOptions(runtime, join(cacheDir(), runtime.logging === 'log4j2' ? 'log4j2-tools.properties' : 'log4j-tools.properties'), 'stderr')
+    const child = spawn(runtime.javaBin, ['-Xmx512m', '-XX:TieredStopAtLevel=1', ...logging, '-cp', runtime.classpath, mainClass, ...args], {
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })
     let stdout = ''
