@@ -97,10 +97,26 @@ export class KafkaConnectionError extends TopicflowError {
   }
 }
 
+/** What an `UnknownTopicError` says about the wait that ended it. */
+export interface UnknownTopicContext extends ErrorContext {
+  /**
+   * How long metadata was asked for before giving up (the producer's `maxBlockMs`, Java's `max.block.ms`).
+   * Unset for one answer that lacked the topic, which is retried.
+   */
+  readonly waitedMs?: number
+  /** Whether those metadata requests asked the broker to create the topic (the transport's `allowAutoTopicCreation`). Default true. */
+  readonly creationAsked?: boolean
+}
+
 /** The topic does not exist (and was not created) within the metadata wait. */
 export class UnknownTopicError extends TopicflowError {
-  constructor(topic: string, context: ErrorContext = {}) {
-    super(`Topic "${topic}" not present in metadata`, { retriable: true, ...context, topic })
+  constructor(topic: string, context: UnknownTopicContext = {}) {
+    const { waitedMs, creationAsked = true, ...rest } = context
+    // A topic still absent after a wait whose requests asked for it to be created: the broker does not create topics.
+    const why = creationAsked
+      ? 'the broker did not create it (its auto.create.topics.enable is off): create the topic first'
+      : 'allowAutoTopicCreation is off, so the broker was not asked to create it: create the topic first'
+    super(`Topic "${topic}" not present in metadata${waitedMs === undefined ? '' : ` after ${waitedMs} ms (max.block.ms); ${why}`}`, { retriable: true, ...rest, topic })
   }
 }
 

@@ -98,7 +98,7 @@ class KafkajsTransport implements Transport {
     if (lastError instanceof KafkaConnectionError) throw lastError
     const typed = lastError === undefined ? undefined : fromKafkajsError(lastError, { topic, brokers: this.brokers })
     if (typed instanceof UnknownTopicError || typed === undefined) {
-      throw new UnknownTopicError(topic, { cause: lastError, retriable: false })
+      throw new UnknownTopicError(topic, { cause: lastError, retriable: false, waitedMs: options.timeoutMs, creationAsked: this.#autoCreate })
     }
     throw typed
   }

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest'
+import { UnknownTopicError } from './errors.js'
+
+describe('UnknownTopicError', () => {
+  it('after the wait, says how long it waited and that the broker did not create the topic', () => {
+    const error = new UnknownTopicError('orders', { retriable: false, waitedMs: 60_000 })
+    expect(error.message).toBe(
+      'Topic "orders" not present in metadata after 60000 ms (max.block.ms); the broker did not create it (its auto.create.topics.enable is off): create the topic first',
+    )
+    expect(error.topic).toBe('orders')
+    expect(error.retriable).toBe(false)
+  })
+
+  it('says the broker was not asked when the transport does not ask for creation', () => {
+    const error = new UnknownTopicError('orders', { waitedMs: 2_000, creationAsked: false })
+    expect(error.message).toBe('Topic "orders" not present in metadata after 2000 ms (max.block.ms); allowAutoTopicCreation is off, so the broker was not asked to create it: create the topic first')
+  })
+
+  it('for one answer without the topic (retried), says only that', () => {
+    const error = new UnknownTopicError('orders')
+    expect(error.message).toBe('Topic "orders" not present in metadata')
+    expect(error.retriable).toBe(true)
+  })
+})
