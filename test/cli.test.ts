@@ -2,40 +2,10 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { partitionForKey } from '@topicflow/core'
 import { cacheDir, DEFAULT_KAFKA_VERSION, DEFAULT_REGISTRY_VERSION, runKafkaTool } from '@topicflow/testkit'
-import { brokers, createTopic, dumpLogSegments, readTopic, uniqueTopic, type ReadRecord } from './support.js'
-
-const BIN = fileURLToPath(new URL('../packages/cli/bin/topicflow.js', import.meta.url))
-
-interface CliRun {
-  code: number | null
-  stdout: string
-  stderr: string
-  ms: number
-}
-
-/** Runs the installed `topicflow` command with `input` on stdin. */
-function topicflow(args: readonly string[], input = '', env: NodeJS.ProcessEnv = process.env): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now()
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr, ms: Date.now() - started })
-    })
-    child.stdin.on('error', () => undefined)
-    child.stdin.end(input)
-  })
-}
+import { brokers, createTopic, dumpLogSegments, readTopic, TOPICFLOW_BIN, topicflow, uniqueTopic, type ReadRecord } from './support.js'
 
 const produceArgs = (topic: string, ...more: string[]): string[] => ['produce', '--bootstrap-server', brokers(), '--topic', topic, ...more]
 
@@ -144,7 +114,7 @@ describe('topicflow produce (real broker)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'topicflow-tty-'))
     try {
       writeFileSync(join(dir, 'lines.txt'), Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n'))
-      const command = `${process.execPath} ${BIN} produce --bootstrap-server ${brokers()} --topic ${topic} < ${join(dir, 'lines.txt')}`
+      const command = `${process.execPath} ${TOPICFLOW_BIN} produce --bootstrap-server ${brokers()} --topic ${topic} < ${join(dir, 'lines.txt')}`
       const tty = await new Promise<{ code: number | null; output: string }>((resolve) => {
         const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
         let output = ''

@@ -171,6 +171,8 @@ describe.each(TRANSPORT_NAMES)('the operator chain against a real broker (%s tra
       from(orders(2)).pipe(serialize(uniqueTopic('missing'), json<Order>()), partition(transport, { maxBlockMs: 2_000 }), batch(), toKafka(transport)),
     ).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(UnknownTopicError)
+    // The suite's broker has auto-creation off: the message says how long it waited and why the topic is still missing.
+    expect((error as Error).message).toMatch(/not present in metadata after 2000 ms \(max\.block\.ms\); the broker did not create it \(its auto\.create\.topics\.enable is off\)/)
     expect((error as UnknownTopicError).sources).toHaveLength(2)
     expect(Date.now() - started).toBeLessThan(5_000)
   })

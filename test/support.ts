@@ -1,11 +1,43 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { inject } from 'vitest'
 import kafkajs from 'kafkajs'
 import { runKafkaTool, startKafka, type KafkaCluster, type StartKafkaOptions } from '@topicflow/testkit'
 import type { Transport } from '@topicflow/core'
 import { kafkajsTransport } from '@topicflow/kafkajs'
 import { wireTransport, type WireTransportOptions } from '@topicflow/wire'
+
+/** The installed `topicflow` command (bin/, which runs dist/bin.js). */
+export const TOPICFLOW_BIN = fileURLToPath(new URL('../packages/cli/bin/topicflow.js', import.meta.url))
+
+/** How a `topicflow` run ended, what it printed, and how long it took. */
+export interface CliRun {
+  code: number | null
+  stdout: string
+  stderr: string
+  ms: number
+}
+
+/** Runs the installed `topicflow` command with `input` on stdin. */
+export function topicflow(args: readonly string[], input = '', env: NodeJS.ProcessEnv = process.env): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, [TOPICFLOW_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, ms: Date.now() - started })
+    })
+    child.stdin.on('error', () => undefined)
+    child.stdin.end(input)
+  })
+}
 
 /** The transports every end-to-end test of the producer path runs against: topicflow's own, and kafkajs. */
 export const TRANSPORT_NAMES = ['wire', 'kafkajs'] as const
@@ -67,9 +99,9 @@ export function uniqueTopic(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`
 }
 
-/** Creates a topic with kafkajs's admin client and waits until it has leaders. */
-export async function createTopic(topic: string, numPartitions: number, configEntries: Record<string, string> = {}): Promise<void> {
-  const kafka = new kafkajs.Kafka({ brokers: brokers().split(','), clientId: 'topicflow-test-admin', logLevel: kafkajs.logLevel.NOTHING })
+/** Creates a topic with kafkajs's admin client and waits until it has leaders (on the suite's cluster unless `bootstrapServers` names another). */
+export async function createTopic(topic: string, numPartitions: number, configEntries: Record<string, string> = {}, bootstrapServers = brokers()): Promise<void> {
+  const kafka = new kafkajs.Kafka({ brokers: bootstrapServers.split(','), clientId: 'topicflow-test-admin', logLevel: kafkajs.logLevel.NOTHING })
   const admin = kafka.admin()
   await admin.connect()
   try {
@@ -92,12 +124,12 @@ export interface ReadRecord {
   headers: Record<string, string>
 }
 
-/** Reads a whole topic with kcat, from the beginning to the current end. */
-export function readTopic(topic: string): Promise<ReadRecord[]> {
+/** Reads a whole topic with kcat, from the beginning to the current end (of the suite's cluster unless `bootstrapServers` names another). */
+export function readTopic(topic: string, bootstrapServers = brokers()): Promise<ReadRecord[]> {
   return new Promise((resolve, reject) => {
     execFile(
       'kcat',
-      ['-b', brokers(), '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J', '-X', 'check.crcs=true'],
+      ['-b', bootstrapServers, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J', '-X', 'check.crcs=true'],
       { maxBuffer: 1 << 30, timeout: 60_000 },
       (error, stdout, stderr) => {
         if (error) return reject(new Error(`kcat failed: ${stderr || error.message}`))
@@ -123,12 +155,14 @@ export interface SegmentBatch {
   producerId: number
 }
 
-/** The record batches of one partition's log, read from disk by `kafka.tools.DumpLogSegments`. */
-export async function dumpLogSegments(topic: string, partition: number): Promise<SegmentBatch[]> {
-  const logDir = inject('kafkaLogDir')
-  if (logDir === '') throw new Error('DumpLogSegments needs the broker started by the testkit')
-  const file = `${logDir}/${topic}-${partition}/00000000000000000000.log`
-  const { code, stdout, stderr } = await runKafkaTool('kafka.tools.DumpLogSegments', ['--files', file])
+/**
+ * The record batches of one partition's log, read from disk by `kafka.tools.DumpLogSegments`: the suite's
+ * broker's, or those of a broker a test started itself (its `logDir`, and the tool of its Kafka `version`).
+ */
+export async function dumpLogSegments(topic: string, partition: number, broker: { readonly logDir: string; readonly version?: string } = { logDir: inject('kafkaLogDir') }): Promise<SegmentBatch[]> {
+  if (broker.logDir === '') throw new Error('DumpLogSegments needs the broker started by the testkit')
+  const file = `${broker.logDir}/${topic}-${partition}/00000000000000000000.log`
+  const { code, stdout, stderr } = await runKafkaTool('kafka.tools.DumpLogSegments', ['--files', file], { version: broker.version })
   if (code !== 0) throw new Error(`DumpLogSegments failed (${code}): ${stderr}`)
   return stdout
     .split('\n')

@@ -5,16 +5,25 @@ import { Reader, Writer, requestFrame } from './protocol.js'
 import { mechanismName, saslConversation, type SaslOptions } from './sasl.js'
 import { kafkaErrorCode } from './kafkaErrors.js'
 
-/** The API keys this transport uses, and the (non-flexible) version of each it speaks. */
+/**
+ * The API keys this transport uses, the (non-flexible) version of each it speaks, and the first Kafka
+ * release whose brokers speak that version (what the message to an older broker names as the floor).
+ */
 export const API = {
-  produce: { key: 0, version: 8, name: 'Produce' },
-  metadata: { key: 3, version: 7, name: 'Metadata' },
-  saslHandshake: { key: 17, version: 1, name: 'SaslHandshake' },
-  apiVersions: { key: 18, version: 0, name: 'ApiVersions' },
-  initProducerId: { key: 22, version: 1, name: 'InitProducerId' },
-  saslAuthenticate: { key: 36, version: 1, name: 'SaslAuthenticate' },
+  produce: { key: 0, version: 8, name: 'Produce', since: '2.4' },
+  /**
+   * For brokers that offer no Produce v8 (Kafka 2.1 to 2.3): the request is the same (record batch v2,
+   * zstd allowed since v7); the answer lacks v8's record_errors and error_message (KIP-467).
+   */
+  produceV7: { key: 0, version: 7, name: 'Produce', since: '2.1' },
+  metadata: { key: 3, version: 7, name: 'Metadata', since: '2.1' },
+  saslHandshake: { key: 17, version: 1, name: 'SaslHandshake', since: '1.0' },
+  apiVersions: { key: 18, version: 0, name: 'ApiVersions', since: '0.10' },
+  initProducerId: { key: 22, version: 1, name: 'InitProducerId', since: '2.0' },
+  saslAuthenticate: { key: 36, version: 1, name: 'SaslAuthenticate', since: '2.2' },
 } as const
 export type Api = (typeof API)[keyof typeof API]
+export type ProduceApi = typeof API.produce | typeof API.produceV7
 
 /** How to reach and authenticate with a broker. */
 export interface BrokerConnectionOptions {
@@ -46,6 +55,7 @@ export class BrokerConnection {
   #received: Buffer | undefined
   #closedBy: Error | undefined
   readonly #onClose = new Set<() => void>()
+  #produceApi: ProduceApi = API.produce
 
   private constructor(readonly options: BrokerConnectionOptions) {
     this.address = `${options.host}:${options.port}`
@@ -63,6 +73,11 @@ export class BrokerConnection {
       throw error
     }
     return connection
+  }
+
+  /** Produce at the version this broker speaks, found when connecting: v8, or v7 from Kafka 2.1 to 2.3. */
+  get produceApi(): ProduceApi {
+    return this.#produceApi
   }
 
   get closed(): boolean {
@@ -184,15 +199,28 @@ export class BrokerConnection {
     const errorCode = body.int16()
     if (errorCode !== 0) throw new KafkaConnectionError(`ApiVersions at ${this.address} failed: ${kafkaErrorCode(errorCode).name}`, { retriable: false })
     const ranges = new Map(body.array((r) => [r.int16(), [r.int16(), r.int16()] as const] as const))
-    const needed = [API.produce, API.metadata, API.initProducerId, ...(this.options.sasl === undefined ? [] : [API.saslHandshake, API.saslAuthenticate])]
-    for (const api of needed) {
-      const range = ranges.get(api.key)
-      if (range === undefined || api.version < range[0] || api.version > range[1]) {
+    // Each API this connection needs, as the versions this transport can speak, preferred first.
+    const needed: ReadonlyArray<readonly Api[]> = [
+      [API.produce, API.produceV7],
+      [API.metadata],
+      [API.initProducerId],
+      ...(this.options.sasl === undefined ? [] : [[API.saslHandshake], [API.saslAuthenticate]]),
+    ]
+    for (const versions of needed) {
+      const first = versions[0]!
+      const range = ranges.get(first.key)
+      const spoken = versions.find((api) => range !== undefined && api.version >= range[0] && api.version <= range[1])
+      if (spoken === undefined) {
+        // The oldest Kafka that speaks something of every need: for each need its oldest version, the newest of those.
+        const floor = needed.map((choices) => choices[choices.length - 1]!.since).sort((a, b) => b.localeCompare(a, 'en', { numeric: true }))[0]
+        const offered = range === undefined ? 'none' : `v${range[0]}–v${range[1]}`
         throw new KafkaConnectionError(
-          `The broker at ${this.address} does not speak ${api.name} v${api.version} (it offers ${range === undefined ? 'none' : `v${range[0]}–v${range[1]}`}); topicflow's wire transport needs Kafka 2.1 or later`,
+          `The broker at ${this.address} does not speak ${first.name} ${versions.map((api) => `v${api.version}`).join(' or ')} (it offers ${offered}); ` +
+            `topicflow's wire transport needs Kafka ${floor} or later${this.options.sasl === undefined ? '' : ' with SASL'}`,
           { retriable: false },
         )
       }
+      if (spoken === API.produce || spoken === API.produceV7) this.#produceApi = spoken
     }
   }
 

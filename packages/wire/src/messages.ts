@@ -91,8 +91,9 @@ export interface PartitionBatch {
 }
 
 /**
- * Produce v8 request body as parts: the framing around each record batch is written into small buffers
- * and the batches themselves are passed through, so a request is never copied into one big buffer.
+ * Produce v7 or v8 request body (the two are the same) as parts: the framing around each record batch is
+ * written into small buffers and the batches themselves are passed through, so a request is never copied
+ * into one big buffer.
  */
 export function produceRequest(acks: number, timeoutMs: number, batches: readonly PartitionBatch[]): Buffer[] {
   const byTopic = new Map<string, PartitionBatch[]>()
@@ -120,11 +121,12 @@ export interface PartitionProduceResponse {
   readonly errorCode: number
   readonly baseOffset: number
   readonly logAppendTime: number
-  /** The broker's message, and the record errors it listed, when it gave any. */
+  /** The broker's message, and the record errors it listed, when it gave any (v8 only: always null from v7). */
   readonly errorMessage: string | null
 }
 
-export function readProduce(body: Reader): PartitionProduceResponse[] {
+/** A Produce answer at `version`, 7 or 8 (v8 adds each partition's record_errors and error_message). */
+export function readProduce(body: Reader, version: 7 | 8): PartitionProduceResponse[] {
   const results: PartitionProduceResponse[] = []
   body.array((r) => {
     const topic = r.string() ?? ''
@@ -134,8 +136,8 @@ export function readProduce(body: Reader): PartitionProduceResponse[] {
       const baseOffset = p.int64()
       const logAppendTime = p.int64()
       p.int64() // log_start_offset
-      const recordErrors = p.array((e) => `record ${e.int32()}: ${e.string() ?? 'invalid'}`)
-      const message = p.string()
+      const recordErrors = version < 8 ? [] : p.array((e) => `record ${e.int32()}: ${e.string() ?? 'invalid'}`)
+      const message = version < 8 ? null : p.string()
       const details = [message, ...recordErrors].filter((m): m is string => m !== null && m !== '')
       results.push({ topic, partition, errorCode, baseOffset, logAppendTime, errorMessage: details.length === 0 ? null : details.join('; ') })
     })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Reader, Writer } from './protocol.js'
 import { ProduceQueue } from './transport.js'
-import type { BrokerConnection } from './connection.js'
+import { API, type BrokerConnection } from './connection.js'
 
 interface SentRequest {
   readonly partitions: number[]
@@ -12,8 +12,9 @@ interface SentRequest {
 /** A connection that records each produce request (decoding which partitions it carries) and answers when told. */
 function fakeConnection() {
   const sent: SentRequest[] = []
-  const connection: Pick<BrokerConnection, 'address' | 'request' | 'send'> = {
+  const connection: Pick<BrokerConnection, 'address' | 'request' | 'send' | 'produceApi'> = {
     address: 'fake:9092',
+    produceApi: API.produce,
     request: (_api, body) =>
       new Promise<Reader>((resolve, reject) => {
         const reader = new Reader(Buffer.concat(body))
