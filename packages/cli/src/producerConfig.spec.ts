@@ -14,6 +14,12 @@ describe('producer settings from the command line', () => {
     expect([s.acks, s.idempotence, s.lingerMs, s.batchBytes, s.codec, s.attempts, s.retryBackoffMs, s.requestTimeoutMs, s.bufferMemory, s.maxBlockMs]).toEqual([
       'all', undefined, 1000, 16384, 'none', 4, 100, 1500, 33554432, 60000,
     ])
+    expect([s.reconnectBackoffMs, s.reconnectBackoffMaxMs, s.deliveryTimeoutMs]).toEqual([50, 1000, 120000])
+  })
+
+  it('takes reconnect.backoff.ms and reconnect.backoff.max.ms (the max never below the first)', () => {
+    const s = settingsOf('--producer-property', 'reconnect.backoff.ms=200', '--producer-property', 'reconnect.backoff.max.ms=100')
+    expect([s.reconnectBackoffMs, s.reconnectBackoffMaxMs, s.unused]).toEqual([200, 200, []])
   })
 
   it('lets explicit options win over config properties, and config properties over option defaults', () => {

@@ -17,6 +17,9 @@ export interface ProducerSettings {
   readonly retryBackoffMs: number
   readonly retryBackoffMaxMs: number
   readonly deliveryTimeoutMs: number
+  /** `reconnect.backoff.ms` and `reconnect.backoff.max.ms`: waits before trying an unreachable leader again. */
+  readonly reconnectBackoffMs: number
+  readonly reconnectBackoffMaxMs: number
   readonly requestTimeoutMs: number
   readonly bufferMemory: number
   readonly maxBlockMs: number
@@ -38,6 +41,8 @@ const JAVA_DEFAULTS: Readonly<Record<string, string>> = {
   'retry.backoff.ms': '100',
   'retry.backoff.max.ms': '1000',
   'delivery.timeout.ms': '120000',
+  'reconnect.backoff.ms': '50',
+  'reconnect.backoff.max.ms': '1000',
   'request.timeout.ms': '30000',
   'buffer.memory': '33554432',
   'max.block.ms': '60000',
@@ -104,6 +109,7 @@ export function producerSettings(properties: ReadonlyMap<string, string>): Produ
     throw new UsageError(`delivery.timeout.ms (${deliveryTimeoutMs}) must be at least linger.ms + request.timeout.ms (${lingerMs + requestTimeoutMs})`)
   }
   const retryBackoffMs = integer('retry.backoff.ms', 0)
+  const reconnectBackoffMs = integer('reconnect.backoff.ms', 0)
 
   return {
     acks,
@@ -115,6 +121,8 @@ export function producerSettings(properties: ReadonlyMap<string, string>): Produ
     retryBackoffMs,
     retryBackoffMaxMs: Math.max(retryBackoffMs, integer('retry.backoff.max.ms', 0)),
     deliveryTimeoutMs,
+    reconnectBackoffMs,
+    reconnectBackoffMaxMs: Math.max(reconnectBackoffMs, integer('reconnect.backoff.max.ms', 0)),
     requestTimeoutMs,
     bufferMemory: integer('buffer.memory', 1024),
     maxBlockMs: integer('max.block.ms', 1),

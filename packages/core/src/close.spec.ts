@@ -1,14 +1,15 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { constants } from 'node:os'
 import { firstValueFrom, map, toArray } from 'rxjs'
 import { KafkaSink, toKafka, type ToKafkaOptions } from './operators/toKafka.js'
 import { batch } from './operators/batch.js'
 import { fromAsyncIterable } from './sources.js'
-import { drainOnSignal } from './drainOnSignal.js'
+import { drainOnSignal, signalExitCode } from './drainOnSignal.js'
 import { MemoryTransport } from './testing/memoryTransport.js'
 import { DeliveryFailedError, ProducerClosedError } from './errors.js'
 import type { DeliveryReport, OutgoingRecord } from './records.js'
 
-const toRecord = (i: number): OutgoingRecord<number> => ({ topic: 't', key: null, value: Buffer.alloc(100), headers: {}, partition: i % 3, timestamp: 0, source: i })
+const toRecord = (i: number): OutgoingRecord<number> => ({ topic: 't', key: null, value: Buffer.alloc(100), headers: [], partition: i % 3, timestamp: 0, source: i })
 
 /** An endless pull source that counts what it handed out. */
 function endless(): { read: () => number; numbers: AsyncGenerator<number> } {
@@ -72,12 +73,44 @@ describe('KafkaSink.close()', () => {
   it('drainOnSignal closes on the signal, once, and hands back the result', async () => {
     const sink = new KafkaSink<number>(new MemoryTransport({ topics: { t: 3 } }))
     const seen: string[] = []
-    const dispose = drainOnSignal(sink, { signals: ['SIGUSR2'], onSignal: (s) => seen.push(`signal ${s}`), onClosed: (r) => seen.push(`closed ${r.drained}`) })
+    const dispose = drainOnSignal(sink, { signals: ['SIGUSR2'], exit: false, onSignal: (s) => seen.push(`signal ${s}`), onClosed: (r) => seen.push(`closed ${r.drained}`) })
     process.emit('SIGUSR2', 'SIGUSR2')
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(seen).toEqual(['signal SIGUSR2', 'closed true'])
     expect(sink.closing).toBe(true)
     expect(process.listenerCount('SIGUSR2')).toBe(0)
     dispose()
+  })
+
+  it("drainOnSignal exits with the signal's status once drained, after onClosed", async () => {
+    const exits: unknown[] = []
+    const exit = vi.spyOn(process, 'exit').mockImplementation(((code?: number) => void exits.push(code)) as never)
+    try {
+      const sink = new KafkaSink<number>(new MemoryTransport({ topics: { t: 3 } }))
+      drainOnSignal(sink, { signals: ['SIGUSR2'], onClosed: async () => void exits.push('closed') })
+      process.emit('SIGUSR2', 'SIGUSR2')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(exits).toEqual(['closed', 128 + constants.signals.SIGUSR2])
+      expect(signalExitCode('SIGTERM')).toBe(143)
+    } finally {
+      exit.mockRestore()
+    }
+  })
+
+  it('drainOnSignal: a second signal during a drain that does not end exits at once, after onSecondSignal', async () => {
+    const seen: unknown[] = []
+    const exit = vi.spyOn(process, 'exit').mockImplementation(((code?: number) => void seen.push(code)) as never)
+    try {
+      const stuck = { close: () => new Promise<never>(() => undefined) }
+      drainOnSignal(stuck, { signals: ['SIGUSR2'], onSecondSignal: (s) => seen.push(`second ${s}`) })
+      process.emit('SIGUSR2', 'SIGUSR2')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(seen).toEqual([])
+      process.emit('SIGUSR2', 'SIGUSR2')
+      expect(seen).toEqual(['second SIGUSR2', 128 + constants.signals.SIGUSR2])
+      expect(process.listenerCount('SIGUSR2')).toBe(0)
+    } finally {
+      exit.mockRestore()
+    }
   })
 })

@@ -97,6 +97,14 @@ export class KafkaConnectionError extends TopicflowError {
   }
 }
 
+/**
+ * A request could not be sent: the partition's leader is not known yet, or no connection to it could be
+ * made (refused, reset, unreachable). Nothing reached a broker, so it spends no retry: the sink waits for
+ * the broker, trying again after `reconnectBackoffMs`, until the batch's delivery deadline (Java's producer
+ * keeps such records in its accumulator the same way; its `retries` counts requests that were sent).
+ */
+export class BrokerUnavailableError extends KafkaConnectionError {}
+
 /** What an `UnknownTopicError` says about the wait that ended it. */
 export interface UnknownTopicContext extends ErrorContext {
   /**

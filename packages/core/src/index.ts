@@ -4,8 +4,8 @@ export { partition, type PartitionOptions, type PartitionMetadata } from './oper
 export { batch, type BatchOptions } from './operators/batch.js'
 export { compress } from './operators/compress.js'
 export { retry, DEFAULT_RETRY_POLICY, type RetryOptions } from './operators/retry.js'
-export { toKafka, KafkaSink, type ToKafkaOptions, type SinkConfig, type SinkStats, type SinkInstrumentation, type CloseResult } from './operators/toKafka.js'
-export { drainOnSignal, type DrainOnSignalOptions } from './drainOnSignal.js'
+export { toKafka, KafkaSink, type ToKafkaOptions, type SinkConfig, type SinkStats, type SinkInstrumentation, type CloseResult, type PullSourceHandle } from './operators/toKafka.js'
+export { drainOnSignal, signalExitCode, type DrainOnSignalOptions } from './drainOnSignal.js'
 export { deadLetterQueue, DEAD_LETTER_HEADERS, type DeadLetterQueue, type DeadLetterQueueOptions, type DeadLetterStage } from './deadLetters.js'
 export { fromAsyncIterable, fromReadable } from './sources.js'
 export { createSender, type Sender } from './sender.js'
@@ -28,6 +28,7 @@ export {
   RecordTooLargeError,
   BufferExhaustedError,
   KafkaConnectionError,
+  BrokerUnavailableError,
   UnknownTopicError,
   ProduceError,
   DeliveryTimeoutError,

@@ -132,6 +132,11 @@ export interface RecordBatch<T> {
   readonly createdAt: number
   readonly codec: Codec
   readonly retry: RetryPolicy | undefined
+  /**
+   * Set by an operator that could not prepare the batch (a codec function that threw, say): the sink
+   * settles its records as failed with this error instead of sending them, so none is lost with the stream.
+   */
+  readonly failure?: TopicflowError
 }
 
 /** A record the broker acknowledged. `offset` is -1 with `acks: 0`, which gets no answer. */

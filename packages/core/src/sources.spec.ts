@@ -8,7 +8,7 @@ import { MemoryTransport } from './testing/memoryTransport.js'
 import { InvalidOptionError } from './errors.js'
 import type { OutgoingRecord } from './records.js'
 
-const toRecord = (i: number): OutgoingRecord<number> => ({ topic: 't', key: null, value: Buffer.alloc(1000), headers: {}, partition: i % 2, timestamp: 0, source: i })
+const toRecord = (i: number): OutgoingRecord<number> => ({ topic: 't', key: null, value: Buffer.alloc(1000), headers: [], partition: i % 2, timestamp: 0, source: i })
 
 describe('fromAsyncIterable / fromReadable', () => {
   it('emits every item of an async iterable, then completes', async () => {

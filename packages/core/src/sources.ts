@@ -3,15 +3,17 @@ import type { Readable } from 'node:stream'
 import { InvalidOptionError } from './errors.js'
 import type { KafkaSink } from './operators/toKafka.js'
 
-/** Reads a pull source only while the sink has room, and stops when it closes; without a sink, reads as fast as it can. */
-type RoomSignal = Pick<KafkaSink<unknown>, 'hasRoom' | 'whenRoom' | 'attachPullSource' | 'closing'>
+/** Reads a pull source only while the sink has room, and stops when it asks; without a sink, reads as fast as it can. */
+type RoomSignal = Pick<KafkaSink<unknown>, 'attachPullSource'>
 
 // Reading in a tight loop would starve timers (linger) and sockets (acks): give them a turn this often.
 const EVENTS_PER_TURN = 256
 
 /**
  * An Observable that pulls from an (async) iterable, one event at a time, and only while `sink` has room,
- * so memory stays flat whatever the input size. When the sink closes it stops reading and completes.
+ * so memory stays flat whatever the input size. When the sink closes, or a failed run asks it to stop (to
+ * name every event the operators hold), it reads no more and completes; a read under way is awaited, never
+ * dropped, so an iterable that can wait forever (an idle socket) should be ended by its owner on close.
  * Unsubscribing stops reading and calls the iterator's `return()` (closing generators, files and streams).
  *
  * @example
@@ -23,16 +25,16 @@ export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | Iterable<T>, s
   const open = openIterator(iterable)
   return new Observable<T>((subscriber) => {
     const { iterator, synchronous } = open()
-    const detach = sink?.attachPullSource()
+    const attached = sink?.attachPullSource()
     let stopped = false
     const pull = async (): Promise<void> => {
       try {
         for (let count = 1; !stopped; count++) {
-          if (sink !== undefined && !sink.hasRoom()) await sink.whenRoom()
+          if (attached !== undefined && !attached.hasRoom()) await attached.whenRoom()
           else if (count % EVENTS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve))
           if (stopped) return
-          // A closing sink takes no more: complete, so that what the operators hold flushes to it.
-          if (sink?.closing === true) break
+          // A sink that asks for no more: complete, so that what the operators hold flushes to it.
+          if (attached?.stopRequested === true) break
           // A synchronous iterator's step is not awaited: an await per event is a promise per event
           // (and, with an AsyncLocalStorage in use, its hooks), which cost as much as an operator.
           const step = synchronous ? (iterator as Iterator<T>).next() : await iterator.next()
@@ -44,13 +46,13 @@ export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | Iterable<T>, s
       } catch (error) {
         if (!stopped) subscriber.error(error)
       } finally {
-        detach?.()
+        attached?.detach()
       }
     }
     void pull()
     return () => {
       stopped = true
-      detach?.()
+      attached?.detach()
       void Promise.resolve(iterator.return?.()).catch(() => undefined)
     }
   })

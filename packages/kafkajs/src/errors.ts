@@ -1,4 +1,4 @@
-import { KafkaConnectionError, ProduceError, RecordTooLargeError, UnknownTopicError, type TopicflowError } from '@topicflow/core'
+import { BrokerUnavailableError, KafkaConnectionError, ProduceError, RecordTooLargeError, UnknownTopicError, type TopicflowError } from '@topicflow/core'
 
 interface KafkajsErrorShape {
   name?: string
@@ -6,9 +6,15 @@ interface KafkajsErrorShape {
   type?: string
   retriable?: boolean
   cause?: unknown
+  code?: string
 }
 
 const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound', 'KafkaJSMetadataNotLoaded'])
+// Errors that mean no produce request left: no leader known, or no connection could be made to it.
+const NOT_SENT_ERRORS = new Set(['KafkaJSBrokerNotFound', 'KafkaJSMetadataNotLoaded'])
+const NOT_SENT_TYPES = new Set(['LEADER_NOT_AVAILABLE'])
+// Socket errors that only connecting raises (a reset may come with requests in flight: those are in doubt).
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH'])
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 
 // kafkajs wraps the error that ended its own retries in these; the one inside is what classifies.
@@ -31,6 +37,11 @@ export function fromKafkajsError(error: unknown, context: { topic: string; parti
     // Wrong credentials do not get better by retrying; kafkajs's message names the user, never the password.
     return new KafkaConnectionError(`Authentication failed at ${context.brokers}: ${inner.message ?? inner.name}`, { ...where, retriable: false })
   }
+  const notSent =
+    (inner.name !== undefined && NOT_SENT_ERRORS.has(inner.name)) ||
+    (inner.type !== undefined && NOT_SENT_TYPES.has(inner.type)) ||
+    (inner.name === 'KafkaJSConnectionError' && ((inner.code !== undefined && CONNECT_FAILURES.has(inner.code)) || inner.message === 'Not connected'))
+  if (notSent) return new BrokerUnavailableError(`${inner.message ?? inner.name} (brokers ${context.brokers}); not sent`, where)
   if (inner.name !== undefined && CONNECTION_ERRORS.has(inner.name)) {
     return new KafkaConnectionError(`${inner.message ?? inner.name} (brokers ${context.brokers})`, { ...where, retriable: true })
   }

@@ -1,6 +1,6 @@
 import { connect as connectTcp, type Socket } from 'node:net'
 import { connect as connectTls, type ConnectionOptions } from 'node:tls'
-import { KafkaConnectionError, messageOf } from '@topicflow/core'
+import { BrokerUnavailableError, KafkaConnectionError, messageOf } from '@topicflow/core'
 import { Reader, Writer, requestFrame } from './protocol.js'
 import { mechanismName, saslConversation, type SaslOptions } from './sasl.js'
 import { kafkaErrorCode } from './kafkaErrors.js'
@@ -117,7 +117,9 @@ export class BrokerConnection {
   /** The next correlation id, or undefined (the request rejected) when the connection is not open. */
   #nextRequest(reject: (error: Error) => void): number | undefined {
     if (this.#socket === undefined || this.#closedBy !== undefined) {
-      reject(this.#closedBy ?? new KafkaConnectionError(`Connection to ${this.address} is not open`))
+      // Nothing was written: callers may try again elsewhere without the request being in doubt.
+      const reason = this.#closedBy === undefined ? 'is not open' : `closed before the request was sent (${this.#closedBy.message})`
+      reject(new BrokerUnavailableError(`Connection to ${this.address} ${reason}`, { cause: this.#closedBy }))
       return undefined
     }
     const correlationId = this.#nextCorrelationId

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls'
 import {
+  BrokerUnavailableError,
   KafkaConnectionError,
   ProduceError,
   RecordTooLargeError,
@@ -120,7 +121,9 @@ class WireTransport implements Transport {
       await sleep(Math.max(0, Math.min(backoff(attempt), deadline - Date.now())))
     }
     // Java's producer says the same after max.block.ms: the topic was not in metadata, or no broker answered.
-    if (lastError instanceof UnknownTopicError) throw new UnknownTopicError(topic, { retriable: false, cause: lastError })
+    if (lastError instanceof UnknownTopicError) {
+      throw new UnknownTopicError(topic, { retriable: false, cause: lastError, waitedMs: options.timeoutMs, creationAsked: this.#options.allowAutoTopicCreation })
+    }
     throw this.#unreachable(options.timeoutMs, lastError)
   }
 
@@ -301,11 +304,21 @@ class WireSession implements ProducerSession {
   async send(request: ProduceRequest): Promise<ProduceAck> {
     const { topic, partition } = request
     const where = { topic, partition }
-    const sequence = this.idempotent ? await this.#sequenceFor(request) : undefined
+    let sequence: PartitionSequence | undefined
+    let connection: BrokerConnection
+    try {
+      sequence = this.idempotent ? await this.#sequenceFor(request) : undefined
+      connection = await this.transport.leaderOf(topic, partition)
+    } catch (error) {
+      // No producer id or leader to be had yet, or no broker reachable: no produce request was sent, so
+      // the sink waits and spends no retry.
+      if (error instanceof UnknownTopicError || (error instanceof TopicflowError && !error.retriable)) throw error
+      this.transport.staleMetadata(topic)
+      throw new BrokerUnavailableError(`Produce to ${topic}-${partition} not sent: ${messageOf(error)}`, { ...where, cause: error })
+    }
     let encoded: Promise<Buffer> | undefined
     let answer: PartitionProduceResponse
     try {
-      const connection = await this.transport.leaderOf(topic, partition)
       // Queued before it is encoded (compression runs on the thread pool), so that the request being
       // gathered for this broker waits for it instead of leaving without it.
       encoded = encodeRecordBatch(request.records, request.codec, sequence?.producer)
@@ -313,6 +326,11 @@ class WireSession implements ProducerSession {
     } catch (error) {
       // An encoding that failed (a codec not registered, say) is the records' own error: nothing was sent.
       if (encoded !== undefined && !(await encoded.then(() => true, () => false))) throw error
+      if (error instanceof BrokerUnavailableError) {
+        // The connection closed before this request was written: not sent, so not in doubt either.
+        this.transport.staleMetadata(topic)
+        throw new BrokerUnavailableError(`Produce to ${topic}-${partition} not sent: ${error.message}`, { ...where, cause: error })
+      }
       if (sequence !== undefined && error instanceof KafkaConnectionError) sequence.inDoubt = request
       if (error instanceof KafkaConnectionError) this.transport.staleMetadata(topic)
       if (error instanceof KafkaConnectionError) throw new KafkaConnectionError(`Produce to ${topic}-${partition}: ${error.message}`, { ...where, cause: error, retriable: error.retriable })
@@ -414,7 +432,7 @@ export class ProduceQueue {
   #inFlight = false
 
   constructor(
-    readonly connection: Pick<BrokerConnection, 'address' | 'request' | 'send'>,
+    readonly connection: Pick<BrokerConnection, 'address' | 'request' | 'send' | 'produceApi'>,
     readonly maxRequestBytes: number,
   ) {}
 
@@ -478,13 +496,14 @@ export class ProduceQueue {
   async #send(group: ReadonlyArray<QueuedBatch & { batch: Buffer }>): Promise<void> {
     const { acks, timeoutMs } = group[0]!
     const body = produceRequest(acks, timeoutMs, group)
+    const { produceApi } = this.connection
     try {
       if (acks === 0) {
-        await this.connection.send(API.produce, body)
+        await this.connection.send(produceApi, body)
         for (const entry of group) entry.resolve({ topic: entry.topic, partition: entry.partition, errorCode: 0, baseOffset: -1, logAppendTime: -1, errorMessage: null })
         return
       }
-      const answers = readProduce(await this.connection.request(API.produce, body, timeoutMs))
+      const answers = readProduce(await this.connection.request(produceApi, body, timeoutMs), produceApi.version)
       for (const entry of group) {
         const answer = answers.find((a) => a.partition === entry.partition && a.topic === entry.topic)
         if (answer !== undefined) entry.resolve(answer)

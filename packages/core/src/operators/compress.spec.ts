@@ -24,11 +24,38 @@ describe('compress', () => {
     })
   })
 
-  it('rejects unknown codecs, at construction or from the function', () => {
+  it('rejects an unknown codec at construction', () => {
     expect(() => compress('brotli' as 'gzip')).toThrow(InvalidOptionError)
+  })
+
+  it('fails only the batch whose codec function throws or names no codec, naming its events, and goes on', () => {
+    const withRecords = (...sources: string[]): RecordBatch<string> => ({
+      ...batchOf(100),
+      records: sources.map((source) => ({ topic: 't', key: null, value: null, headers: [], partition: 0, timestamp: 0, source })),
+    })
+    const choose = (b: RecordBatch<string>): 'lz4' => {
+      if (b.records[0]?.source === 'x') throw new Error('no codec for x')
+      if (b.records[0]?.source === 'y') return 'lzma' as 'lz4'
+      return 'lz4'
+    }
     scheduler().run(({ cold, expectObservable }) => {
-      const out = cold('a|', { a: batchOf(1) }).pipe(compress<string>(() => 'lzma' as 'gzip'))
-      expectObservable(out).toBe('#', undefined, new InvalidOptionError('compress.codec(batch)', 'none | gzip | snappy | lz4 | zstd', 'lzma'))
+      const out = cold('abc|', { a: withRecords('x', 'x2'), b: withRecords('y'), c: withRecords('z') }).pipe(
+        compress<string>(choose),
+        map((b) => (b.failure === undefined ? b.codec : `${b.failure.name}:${b.failure.sources.join(',')}:${b.failure.message}`)),
+      )
+      expectObservable(out).toBe('abc|', {
+        a: 'TopicflowError:x,x2:no codec for x',
+        b: 'InvalidOptionError:y:Invalid option compress.codec(batch): expected none | gzip | snappy | lz4 | zstd, got "lzma"',
+        c: 'lz4',
+      })
+    })
+  })
+
+  it('passes a batch that already failed on unchanged', () => {
+    const failed = { ...batchOf(1), failure: new InvalidOptionError('x', 'y', 'z') }
+    scheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold('a|', { a: failed }).pipe(compress<string>('zstd'))).toBe('a|', { a: failed })
+      expectObservable(cold('a|', { a: failed }).pipe(compress<string>(() => 'zstd'))).toBe('a|', { a: failed })
     })
   })
 

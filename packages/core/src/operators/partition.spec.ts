@@ -10,7 +10,7 @@ const record = (source: string, topic = 't', keyText: string | null = source): O
   topic,
   key: keyText === null ? null : Buffer.from(keyText),
   value: null,
-  headers: {},
+  headers: [],
   timestamp: 0,
   source,
 })

@@ -23,7 +23,9 @@ export interface PartitionOptions {
  * Sets each record's partition from the topic's partition count (cluster metadata, cached and refreshed)
  * and the partitioner. Records that already carry a partition keep it if it exists. Records wait, in
  * order, while a topic's first metadata is fetched; if it cannot be had within `maxBlockMs` the stream
- * errors with `UnknownTopicError` or `KafkaConnectionError` carrying the waiting events.
+ * errors with `UnknownTopicError` or `KafkaConnectionError` carrying the waiting events. A partitioner
+ * that throws ends the stream with its error, naming that record's event and those waiting behind it
+ * (`batch` downstream flushes what it holds first, so the sink settles those).
  *
  * @example
  * import { kafkajsTransport } from '@topicflow/kafkajs'
@@ -51,7 +53,11 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
       const assign = (record: OutgoingRecord<T>, count: number): void => {
         let chosen = record.partition
         if (chosen === undefined) {
-          chosen = partitioner(record, count)
+          try {
+            chosen = partitioner(record, count)
+          } catch (error) {
+            throw withSources(error, [record.source], { topic: record.topic })
+          }
         } else if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count) {
           throw withSources(new InvalidOptionError('record.partition', `an integer from 0 to ${count - 1} (topic ${record.topic})`, chosen), [record.source])
         }
@@ -68,7 +74,8 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
             assign(record, known.count)
           }
         } catch (error) {
-          subscriber.error(error)
+          // The stream ends here: the records still waiting behind this one are named with it.
+          subscriber.error(withSources(error, waiting.slice(i + 1).map((r) => r.source)))
           return
         } finally {
           waiting = i === waiting.length ? [] : waiting.slice(i)
@@ -96,7 +103,8 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
             if (closed) return
             // A failed refresh keeps the count we have; a failed first lookup stops the stream.
             if (counts.has(topic)) return
-            subscriber.error(withSources(error, waiting.filter((r) => r.topic === topic).map((r) => r.source), { topic }))
+            // Every waiting record ends with the stream, those of other topics queued behind included.
+            subscriber.error(withSources(error, waiting.map((r) => r.source), { topic }))
           },
         )
       }

@@ -4,6 +4,7 @@ import { KafkaSink, toKafka, type ToKafkaOptions } from './toKafka.js'
 import { retry } from './retry.js'
 import { MemoryTransport, type MemoryTransportOptions } from '../testing/memoryTransport.js'
 import {
+  BrokerUnavailableError,
   BufferExhaustedError,
   DeliveryFailedError,
   DeliveryTimeoutError,
@@ -19,7 +20,7 @@ const record = (source: string, partition = 0, bytes = 10): OutgoingRecord<strin
   topic: 't',
   key: null,
   value: Buffer.alloc(bytes, source),
-  headers: {},
+  headers: [],
   partition,
   timestamp: 1000,
   source,
@@ -140,6 +141,45 @@ describe('toKafka', () => {
     expect(failed.error).toBeInstanceOf(DeliveryTimeoutError)
     expect(failed.error.sources).toEqual(['a'])
     expect(elapsed).toBeLessThan(1_000)
+  })
+
+  it('spends no attempt on a leader it cannot reach: waits with reconnect backoff, then retries count only requests sent', async () => {
+    const tries: string[] = []
+    const transport = memory({
+      latencyMs: 0,
+      beforeSend: () => {
+        tries.push('try')
+        if (tries.length <= 5) throw new BrokerUnavailableError('connection refused', { retriable: true })
+        if (tries.length === 6) throw new ProduceError('not leader', 'NOT_LEADER_OR_FOLLOWER', { retriable: true })
+      },
+    })
+    const sink = new KafkaSink<string>(transport, { reconnectBackoffMs: 5, reconnectBackoffMaxMs: 20 })
+    const started = Date.now()
+    // Two attempts allowed: five refused connections in a row must not use them up.
+    const reports = await firstValueFrom(from([batchOf(0, 'a')]).pipe(retry<string>({ attempts: 2, backoff: () => 1 }), toKafka(sink), toArray()))
+    expect(reports.map((r) => r.status)).toEqual(['delivered'])
+    expect(tries).toHaveLength(7)
+    expect(sink.stats).toMatchObject({ requests: 2, retries: 1, delivered: 1, failed: 0 })
+    // 5 + 10 + 20 + 20 + 20 ms of reconnect backoff, ±20%.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(55)
+  })
+
+  it('fails a batch whose leader stays unreachable with DeliveryTimeoutError at its deadline, naming its events', async () => {
+    const transport = memory({
+      // Refused at once, as a connection is: the deadline is met between tries, not inside one.
+      latencyMs: 0,
+      beforeSend: () => {
+        throw new BrokerUnavailableError('connection refused', { retriable: true })
+      },
+    })
+    const sink = new KafkaSink<string>(transport, { onError: 'report', reconnectBackoffMs: 10, reconnectBackoffMaxMs: 50 })
+    const reports = await firstValueFrom(from([batchOf(0, 'a', 'b')]).pipe(retry<string>({ attempts: 1, deliveryTimeoutMs: 300 }), toKafka(sink), toArray()))
+    const errors = reports.map((r) => (r.status === 'failed' ? r.error : undefined))
+    expect(errors[0]).toBeInstanceOf(DeliveryTimeoutError)
+    expect(errors[0]?.cause).toBeInstanceOf(BrokerUnavailableError)
+    expect(errors[0]?.sources).toEqual(['a', 'b'])
+    expect((errors[0] as DeliveryTimeoutError).attempts).toBe(0)
+    expect(sink.stats).toMatchObject({ requests: 0, failed: 2 })
   })
 
   it('bounds a request in flight by the delivery deadline: a hanging request fails the batch at the deadline', async () => {

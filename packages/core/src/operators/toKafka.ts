@@ -1,5 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs'
+import { exponential, type Backoff } from '../backoff.js'
 import {
+  BrokerUnavailableError,
   BufferExhaustedError,
   DeliveryFailedError,
   DeliveryTimeoutError,
@@ -48,8 +50,19 @@ export interface ToKafkaOptions {
   readonly requestTimeoutMs?: number
   /** Largest produce request; a larger record fails with RecordTooLargeError (`max.request.size`). Default 1048576. */
   readonly maxRequestBytes?: number
-  /** Longest wait to connect (`max.block.ms`). Default 60000. */
+  /**
+   * Longest wait to connect at the start (`max.block.ms`); also how long a failed run waits for its pull
+   * sources to stop and for what the operators hold to flush, so that it can name every event. Default 60000.
+   */
   readonly maxBlockMs?: number
+  /**
+   * Wait before trying again a partition whose leader could not be reached or is not known yet
+   * (`reconnect.backoff.ms`); doubles with each failed try, ±20% jitter. Such tries send nothing and spend
+   * no retry; the batch's delivery deadline bounds them. Default 50.
+   */
+  readonly reconnectBackoffMs?: number
+  /** Longest wait between those tries (`reconnect.backoff.max.ms`). Default 1000. */
+  readonly reconnectBackoffMaxMs?: number
   /** Hooks for tracing and metrics (`@topicflow/otel` makes them). Default none. */
   readonly instrumentation?: SinkInstrumentation
 }
@@ -81,7 +94,24 @@ export interface SinkConfig {
   readonly requestTimeoutMs: number
   readonly maxRequestBytes: number
   readonly maxBlockMs: number
+  readonly reconnectBackoffMs: number
+  readonly reconnectBackoffMaxMs: number
   readonly instrumentation: SinkInstrumentation | undefined
+}
+
+/**
+ * A pull source attached to a sink (`attachPullSource`): it reads only while `hasRoom()`, and stops once
+ * `stopRequested` (the sink is closing, or a run failed and is draining what the operators hold).
+ */
+export interface PullSourceHandle {
+  /** True while the sink has room for more and the source should read on. */
+  hasRoom(): boolean
+  /** Resolves once `hasRoom()` would be true, or a stop was requested. */
+  whenRoom(): Promise<void>
+  /** The source should read no more and complete, so that everything upstream of the sink flushes. */
+  readonly stopRequested: boolean
+  /** Detaches the source (once read to its end, or unsubscribed); a second call does nothing. */
+  detach(): void
 }
 
 /** What `close()` hands back. */
@@ -100,7 +130,7 @@ export interface SinkStats {
   failed: number
   /** Records dropped because the buffer was full (`onBufferFull: 'drop'`); also counted in `failed`. */
   dropped: number
-  /** Produce requests sent, retries included. */
+  /** Produce requests sent, retries included (tries that could not reach a broker are not requests). */
   requests: number
   /** Attempts beyond the first. */
   retries: number
@@ -122,11 +152,14 @@ export class KafkaSink<T> {
   readonly config: SinkConfig
   readonly stats: SinkStats = { delivered: 0, failed: 0, dropped: 0, requests: 0, retries: 0 }
   #buffered = 0
-  #pullSources = 0
+  /** Stop flags of the pull sources attached now; a failed run sets them to drain what was read. */
+  readonly #pullSources = new Set<{ stopRequested: boolean }>()
   #roomWaiters: Array<() => void> = []
   #closing = false
   readonly #runs = new Set<{ readonly done: Promise<void>; abort(error: ProducerClosedError): void }>()
   readonly #undelivered: unknown[] = []
+  /** Waits between tries of a partition whose leader could not be reached (`reconnect.backoff.*`). */
+  readonly #reconnectBackoff: Backoff
 
   constructor(
     readonly transport: Transport,
@@ -139,6 +172,7 @@ export class KafkaSink<T> {
     if (typeof idempotence !== 'boolean') throw new InvalidOptionError('toKafka.idempotence', 'a boolean', idempotence)
     if (idempotence && acks !== -1) throw new InvalidOptionError('toKafka.idempotence', 'false unless acks is "all" (idempotence needs acks=all)', idempotence)
     const maxBufferedBytes = integerOption('toKafka.maxBufferedBytes', options.maxBufferedBytes, 32 * 1024 * 1024, 1024)
+    const reconnectBackoffMs = integerOption('toKafka.reconnectBackoffMs', options.reconnectBackoffMs, 50, 0)
     this.config = Object.freeze({
       acks,
       idempotence,
@@ -149,8 +183,11 @@ export class KafkaSink<T> {
       requestTimeoutMs: integerOption('toKafka.requestTimeoutMs', options.requestTimeoutMs, 30_000, 1),
       maxRequestBytes: integerOption('toKafka.maxRequestBytes', options.maxRequestBytes, 1_048_576, 1024),
       maxBlockMs: integerOption('toKafka.maxBlockMs', options.maxBlockMs, 60_000, 1),
+      reconnectBackoffMs,
+      reconnectBackoffMaxMs: integerOption('toKafka.reconnectBackoffMaxMs', options.reconnectBackoffMaxMs, Math.max(1000, reconnectBackoffMs), reconnectBackoffMs),
       instrumentation: instrumentationOption(options.instrumentation),
     })
+    this.#reconnectBackoff = exponential(this.config.reconnectBackoffMs, this.config.reconnectBackoffMaxMs)
   }
 
   /** Bytes of records accepted and not yet settled. */
@@ -167,9 +204,13 @@ export class KafkaSink<T> {
   }
 
   /** Resolves once `hasRoom()` would be true, or the sink is closing. */
-  async whenRoom(): Promise<void> {
+  whenRoom(): Promise<void> {
+    return this.#whenRoom(() => this.#closing)
+  }
+
+  async #whenRoom(stop: () => boolean): Promise<void> {
     for (;;) {
-      if (this.#closing) return
+      if (stop()) return
       const lookups = metadataLookupsSettled(this.transport)
       if (lookups !== undefined) await lookups
       else if (this.#buffered < this.config.pullAheadBytes) return
@@ -199,9 +240,7 @@ export class KafkaSink<T> {
   async close(options: { readonly timeoutMs?: number } = {}): Promise<CloseResult> {
     const timeoutMs = integerOption('close.timeoutMs', options.timeoutMs, 30_000, 0)
     this.#closing = true
-    const waiters = this.#roomWaiters
-    this.#roomWaiters = []
-    for (const wake of waiters) wake()
+    this.#wakeRoomWaiters()
     const allDone = (): Promise<unknown> => Promise.all([...this.#runs].map((run) => run.done))
     let timer: ReturnType<typeof setTimeout> | undefined
     const timedOut = await Promise.race([
@@ -222,20 +261,42 @@ export class KafkaSink<T> {
   }
 
   /**
-   * Marks a pull source as feeding this sink: while one is attached, a full buffer pauses the source
-   * instead of raising `BufferExhaustedError`. Returns the function that detaches it.
+   * Attaches a pull source to this sink: while one is attached, a full buffer pauses the source instead
+   * of raising `BufferExhaustedError`, and a run that fails asks it to stop instead of cutting the
+   * pipeline off, so that the events the operators hold flush to the sink and are named in the error.
    */
-  attachPullSource(): () => void {
-    this.#pullSources++
-    let attached = true
-    return () => {
-      if (attached) this.#pullSources--
-      attached = false
+  attachPullSource(): PullSourceHandle {
+    const flag = { stopRequested: false }
+    this.#pullSources.add(flag)
+    const stop = (): boolean => flag.stopRequested || this.#closing
+    return {
+      hasRoom: () => this.hasRoom(),
+      whenRoom: () => this.#whenRoom(stop),
+      get stopRequested() {
+        return stop()
+      },
+      detach: () => {
+        this.#pullSources.delete(flag)
+      },
     }
   }
 
+  /** Asks every attached pull source to stop; false when none is attached (a push source must be cut off). */
+  #stopPullSources(): boolean {
+    if (this.#pullSources.size === 0) return false
+    for (const flag of this.#pullSources) flag.stopRequested = true
+    this.#wakeRoomWaiters()
+    return true
+  }
+
+  #wakeRoomWaiters(): void {
+    const waiters = this.#roomWaiters
+    this.#roomWaiters = []
+    for (const wake of waiters) wake()
+  }
+
   #reserve(bytes: number): boolean {
-    if (this.#pullSources === 0 && this.#buffered > 0 && this.#buffered + bytes > this.config.maxBufferedBytes) return false
+    if (this.#pullSources.size === 0 && this.#buffered > 0 && this.#buffered + bytes > this.config.maxBufferedBytes) return false
     this.#buffered += bytes
     this.config.instrumentation?.buffered?.(bytes)
     return true
@@ -244,11 +305,7 @@ export class KafkaSink<T> {
   #release(bytes: number): void {
     this.#buffered -= bytes
     this.config.instrumentation?.buffered?.(-bytes)
-    if (this.#roomWaiters.length > 0 && this.#buffered < this.config.pullAheadBytes) {
-      const waiters = this.#roomWaiters
-      this.#roomWaiters = []
-      for (const wake of waiters) wake()
-    }
+    if (this.#roomWaiters.length > 0 && this.#buffered < this.config.pullAheadBytes) this.#wakeRoomWaiters()
   }
 
   /** The sink as an operator: batches (or single records) in, delivery reports out. */
@@ -275,10 +332,25 @@ export class KafkaSink<T> {
     // A synchronous source may still be emitting inside subscribe() when the sink decides to stop.
     let upstream: import('rxjs').Subscription | undefined
     let stopRequested = false
-    const stopUpstream = (): void => {
+    const cutUpstream = (): void => {
       stopRequested = true
       upstream?.unsubscribe()
+      upstreamEnded ??= { failed: false }
     }
+    // After a failure, pull sources are asked to stop so that what the operators hold (open batches,
+    // records waiting for metadata) flushes here and is named in the error; a push source is cut off.
+    // The drain is bounded by maxBlockMs, the longest any operator waits for metadata.
+    let drainTimer: ReturnType<typeof setTimeout> | undefined
+    const stopUpstream = (): void => {
+      if (stopRequested || drainTimer !== undefined || upstreamEnded !== undefined) return
+      if (!this.#stopPullSources()) return cutUpstream()
+      drainTimer = setTimeout(() => {
+        cutUpstream()
+        settle()
+      }, config.maxBlockMs)
+    }
+    // Events named by an upstream error that ended a failed run's drain (records that never reached the sink).
+    let upstreamSources: readonly unknown[] = []
     const unsentRecords: OutgoingRecord<T>[] = []
     // Batches in flight, so that a close deadline can fail them (their outcome unknown) and ignore the answer.
     const inFlight = new Set<RecordBatch<T>>()
@@ -297,8 +369,7 @@ export class KafkaSink<T> {
           }
           lane.queue.length = 0
         }
-        stopUpstream()
-        upstreamEnded ??= { failed: false }
+        cutUpstream()
         active = 0
         settle()
       },
@@ -358,6 +429,11 @@ export class KafkaSink<T> {
       return withSources(error, error instanceof TopicflowError && error.sources.length > 0 ? [] : sources, { topic: sent.topic, partition: sent.partition })
     }
 
+    const countRequest = (attempt: number): void => {
+      stats.requests++
+      if (attempt > 1) stats.retries++
+    }
+
     const deliver = async (sent: RecordBatch<T>): Promise<void> => {
       inFlight.add(sent)
       try {
@@ -378,17 +454,24 @@ export class KafkaSink<T> {
         acks: config.acks,
         timeoutMs: config.requestTimeoutMs,
       }
-      for (let attempt = 1; ; attempt++) {
+      // `attempt` counts requests that reached a broker (Java's `retries`); `unreachable` counts tries in a
+      // row that could not send at all (no leader known, no connection), which wait and spend no attempt.
+      for (let attempt = 1, unreachable = 0; ; ) {
         let error: TopicflowError
         try {
           const producer = await openSession()
-          stats.requests++
-          if (attempt > 1) stats.retries++
           const wrapRequest = config.instrumentation?.request
           // The delivery deadline bounds a request in flight too (as Java's delivery.timeout.ms does):
           // a client that retries connections inside one send must not hold the batch past it.
           const send = (): Promise<ProduceAck> => beforeDeadline(producer.send(request), deadline, policy.deliveryTimeoutMs, sent, attempt)
-          const ack = await (wrapRequest === undefined ? send() : wrapRequest(sent, attempt, send))
+          let ack: ProduceAck
+          try {
+            ack = await (wrapRequest === undefined ? send() : wrapRequest(sent, attempt, send))
+          } catch (notAcknowledged) {
+            if (!(notAcknowledged instanceof BrokerUnavailableError)) countRequest(attempt)
+            throw notAcknowledged
+          }
+          countRequest(attempt)
           if (closed || abandoned !== undefined) return
           stats.delivered += sent.records.length
           for (let i = 0; i < sent.records.length; i++) {
@@ -413,6 +496,18 @@ export class KafkaSink<T> {
           error = typed(caught, sent)
         }
         if (closed || abandoned !== undefined) return
+        if (error instanceof BrokerUnavailableError) {
+          unreachable++
+          const wait = this.#reconnectBackoff(unreachable)
+          if (Date.now() + wait < deadline) {
+            await sleep(wait)
+            if (closed || abandoned !== undefined) return
+            continue
+          }
+          fail(sent, new DeliveryTimeoutError(policy.deliveryTimeoutMs, attempt - 1, { topic: sent.topic, partition: sent.partition, sources: sent.records.map((r) => r.source), cause: error }))
+          return
+        }
+        unreachable = 0
         if (error instanceof RecordTooLargeError && sent.records.length > 1) {
           // The broker refused the batch as too large: split it, as Java does, so only the culprit fails.
           const half = Math.ceil(sent.records.length / 2)
@@ -425,6 +520,7 @@ export class KafkaSink<T> {
           if (Date.now() + wait < deadline) {
             await sleep(wait)
             if (closed || abandoned !== undefined) return
+            attempt++
             continue
           }
           error = new DeliveryTimeoutError(policy.deliveryTimeoutMs, attempt, {
@@ -478,6 +574,9 @@ export class KafkaSink<T> {
     const settle = (): void => {
       if (closed || finishing || active > 0) return
       if (failure !== undefined) {
+        // Wait for the drain: what the operators held arrives here as unsent, or named by upstream's error.
+        if (upstreamEnded === undefined) return
+        clearTimeout(drainTimer)
         const unsent: OutgoingRecord<T>[] = [...unsentRecords]
         for (const lane of lanes.values()) {
           for (const queued of lane.queue) {
@@ -486,7 +585,8 @@ export class KafkaSink<T> {
           }
           lane.queue.length = 0
         }
-        const error = new DeliveryFailedError(failure, failedSources, unsent.map((r) => r.source))
+        const error = new DeliveryFailedError(failure, failedSources, [...unsent.map((r) => r.source), ...upstreamSources])
+        stats.failed += unsent.length
         for (const record of unsent) report(record, { status: 'failed', topic: record.topic, partition: record.partition, error, source: record.source }, false)
         return finish(() => subscriber.error(error))
       }
@@ -499,6 +599,11 @@ export class KafkaSink<T> {
     const accept = (item: RecordBatch<T> | OutgoingRecord<T>): void => {
       let incoming = isBatch(item) ? item : singleBatch(item)
       if (abandoned !== undefined) return handBack(incoming, abandoned)
+      // An operator that could not prepare the batch (a codec function that threw) hands it on failed.
+      if (incoming.failure !== undefined) {
+        fail(incoming, incoming.failure)
+        return settle()
+      }
       if (failure !== undefined) {
         for (const record of incoming.records) unsentRecords.push(record)
         return
@@ -560,6 +665,7 @@ export class KafkaSink<T> {
       },
       error: (error: unknown) => {
         upstreamEnded = { error, failed: true }
+        if (failure !== undefined && error instanceof TopicflowError) upstreamSources = error.sources
         settle()
       },
       complete: () => {
@@ -574,6 +680,7 @@ export class KafkaSink<T> {
       this.#runs.delete(run)
       markDone()
       closed = true
+      clearTimeout(drainTimer)
       upstream?.unsubscribe()
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
