@@ -32,7 +32,7 @@ function produceUntilSigterm(topic: string, closeTimeoutMs: number): Promise<Chi
     child.on('close', (code) => {
       clearTimeout(killer)
       const last = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()
-      if (code !== 0 || last === undefined) return reject(new Error(`child exited ${code}: ${stderr}${stdout}`))
+      if (code !== 143 || last === undefined) return reject(new Error(`child exited ${code} (expected 143, SIGTERM's status): ${stderr}${stdout}`))
       resolve(JSON.parse(last) as ChildReport)
     })
   })

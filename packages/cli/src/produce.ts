@@ -1,11 +1,13 @@
 import type { Readable, Writable } from 'node:stream'
-import { identity } from 'rxjs'
+import { identity, tap } from 'rxjs'
 import {
   KafkaConnectionError,
   KafkaSink,
+  ProducerClosedError,
   UnknownTopicError,
   batch,
   compress,
+  drainOnSignal,
   exponential,
   fromAsyncIterable,
   isLegalTopicName,
@@ -14,6 +16,7 @@ import {
   partition,
   retry,
   serialize,
+  signalExitCode,
   toKafka,
   type Partitioner,
   type TopicflowError,
@@ -42,12 +45,13 @@ export const PRODUCE_OPTIONS: readonly OptionSpec[] = [
   { name: 'metadata-expiry-ms', kind: 'value', arg: 'MS', default: '300000', description: 'metadata.max.age.ms' },
   { name: 'socket-buffer-size', kind: 'value', arg: 'BYTES', default: '102400', ignored: true, description: 'send.buffer.bytes' },
   { name: 'sync', kind: 'flag', description: 'send each line and wait for its acknowledgement before reading the next' },
-  { name: 'producer-property', kind: 'value', arg: 'KEY=VALUE', repeat: true, description: 'a Java producer config: acks, linger.ms, batch.size, compression.type, retries, retry.backoff.ms, delivery.timeout.ms, enable.idempotence, client.id, request.timeout.ms, buffer.memory, max.block.ms, max.request.size, security.protocol, ssl.*, sasl.*' },
+  { name: 'producer-property', kind: 'value', arg: 'KEY=VALUE', repeat: true, description: 'a Java producer config: acks, linger.ms, batch.size, compression.type, retries, retry.backoff.ms, delivery.timeout.ms, reconnect.backoff.ms, reconnect.backoff.max.ms, enable.idempotence, client.id, request.timeout.ms, buffer.memory, max.block.ms, max.request.size, security.protocol, ssl.*, sasl.*' },
   { name: 'producer.config', kind: 'value', arg: 'FILE', description: 'a Java producer properties file; --producer-property takes precedence' },
   { name: 'value-format', kind: 'value', arg: 'string|json', default: 'string', description: 'json: each value must parse as JSON (the error names the line)' },
   { name: 'key-field', kind: 'value', arg: 'FIELD', description: 'with --value-format json: the key is this field of the value' },
   { name: 'partition', kind: 'value', arg: 'N', description: 'send every record to this partition' },
   { name: 'on-error', kind: 'value', arg: 'fail|skip', default: 'fail', description: 'a line that cannot be parsed: stop with an error, or count it and go on' },
+  { name: 'close-timeout-ms', kind: 'value', arg: 'MS', description: 'on SIGTERM or SIGINT: stop reading and wait this long for what was read to be acknowledged, then hand back the rest (counted in the summary); default delivery.timeout.ms, by which every record is settled, as Java’s close() waits for all' },
   { name: 'help', kind: 'flag', description: 'print this help' },
 ]
 
@@ -58,12 +62,15 @@ export interface ProduceIo {
   readonly stderr: Writable & { isTTY?: boolean }
 }
 
-/** What a run did, as the summary line says it. */
+/** What a run did, as the summary line says it: read == delivered + failed + skipped + handedBack once it ends. */
 export interface ProduceSummary {
+  /** Lines taken from stdin into the pipeline, skipped ones included. */
   read: number
   delivered: number
   failed: number
   skipped: number
+  /** Lines a signal's drain could not see acknowledged by its deadline (in flight, they may have landed). */
+  handedBack: number
   /** The first failure, with its line number when it concerns a line. */
   firstError: string | undefined
 }
@@ -103,7 +110,7 @@ export function producerProperties(options: ParsedOptions): Map<string, string> 
 export function produceHelp(): string {
   return helpText(
     'topicflow produce --bootstrap-server HOST:PORT --topic TOPIC [options] < lines',
-    'Reads standard input, one record per line, until EOF; exits 0 once every record is acknowledged,\n1 if any failed (count and first error with its line number), 2 on a usage error.',
+    'Reads standard input, one record per line, until EOF; exits 0 once every record is acknowledged,\n1 if any failed (count and first error with its line number), 2 on a usage error. On SIGTERM or\nSIGINT it stops reading, delivers what it read (see --close-timeout-ms), prints the summary and exits\n128 + the signal number (143, 130); a second signal exits at once with the counts so far.',
     PRODUCE_OPTIONS,
   )
 }
@@ -142,8 +149,9 @@ export async function produce(argv: readonly string[], io: ProduceIo): Promise<n
   const onError = options.get('on-error')
   if (onError !== 'fail' && onError !== 'skip') throw new UsageError(`--on-error must be fail or skip, got ${JSON.stringify(onError)}`)
   const fixedPartition = options.has('partition') ? options.integer('partition', 0) : undefined
+  const closeTimeoutMs = options.has('close-timeout-ms') ? options.integer('close-timeout-ms', 0) : settings.deliveryTimeoutMs
 
-  return run({ brokers, topic, reader, settings, valueFormat, keyField, onError, fixedPartition, sync: options.has('sync') }, io)
+  return run({ brokers, topic, reader, settings, valueFormat, keyField, onError, fixedPartition, closeTimeoutMs, sync: options.has('sync') }, io)
 }
 
 interface ProduceJob {
@@ -155,6 +163,7 @@ interface ProduceJob {
   readonly keyField: string | undefined
   readonly onError: 'fail' | 'skip'
   readonly fixedPartition: number | undefined
+  readonly closeTimeoutMs: number
   readonly sync: boolean
 }
 
@@ -166,8 +175,10 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
     connectionTimeout: Math.min(settings.requestTimeoutMs, 10_000),
     requestTimeout: settings.requestTimeoutMs,
   })
-  const summary: ProduceSummary = { read: 0, delivered: 0, failed: 0, skipped: 0, firstError: undefined }
+  const summary: ProduceSummary = { read: 0, delivered: 0, failed: 0, skipped: 0, handedBack: 0, firstError: undefined }
   const startedAt = Date.now()
+  let signalled: NodeJS.Signals | undefined
+  let stopSignals: (() => void) | undefined
   const fail = (message: string): void => {
     summary.failed++
     summary.firstError ??= message
@@ -197,13 +208,31 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
       requestTimeoutMs: settings.requestTimeoutMs,
       maxRequestBytes: settings.maxRequestBytes,
       maxBlockMs: settings.maxBlockMs,
+      reconnectBackoffMs: settings.reconnectBackoffMs,
+      reconnectBackoffMaxMs: settings.reconnectBackoffMaxMs,
       onError: 'report',
     })
     let acknowledged: (() => void) | undefined
-    const lines = readLines(io.stdin, job, summary, (message) => io.stderr.write(`topicflow produce: ${message}\n`), fail, () =>
+    const input = { stream: io.stdin, stopped: false }
+    const lines = readLines(input, job, summary, (message) => io.stderr.write(`topicflow produce: ${message}\n`), fail, () =>
       job.sync ? new Promise<void>((resolve) => (acknowledged = resolve)) : undefined,
     )
     const status = io.stderr.isTTY === true ? startStatusLine(io.stderr, summary, startedAt) : undefined
+    // As Java's console producer's shutdown hook closes its producer: stop reading, deliver what was read,
+    // print the summary. stdin is destroyed so that a read waiting on an idle pipe ends now.
+    stopSignals = drainOnSignal(sink, {
+      timeoutMs: job.closeTimeoutMs,
+      exit: false,
+      onSignal: (signal) => {
+        signalled = signal
+        input.stopped = true
+        io.stdin.destroy()
+      },
+      onSecondSignal: () => {
+        status?.stop()
+        writeSummary(io, summary, startedAt, ' (interrupted by a second signal)')
+      },
+    })
     const fixed = job.fixedPartition
     const partitioner: Partitioner | undefined =
       fixed === undefined
@@ -215,6 +244,7 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
     await new Promise<void>((resolve) => {
       fromAsyncIterable(lines, sink)
         .pipe(
+          tap(() => summary.read++),
           serialize(job.topic, (line: ConsoleLine) => line.value, { headers: (line) => line.headers }),
           // Without parse.key or --key-field every key is null, as serialize leaves it: no copy of each record for it.
           job.reader.parseKey || job.keyField !== undefined ? key((line: ConsoleLine) => line.key) : identity,
@@ -227,13 +257,14 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
         .subscribe({
           next(report) {
             if (report.status === 'delivered') summary.delivered++
+            else if (report.error instanceof ProducerClosedError) summary.handedBack++
             else fail(`line ${report.source.lineNumber}: ${report.error.message}`)
             acknowledged?.()
           },
           error(error: TopicflowError) {
             // The stream stopped (metadata that never came, a broken source): every line it read and did
             // not settle failed with it.
-            const unsettled = summary.read - summary.skipped - summary.delivered - summary.failed
+            const unsettled = summary.read - summary.skipped - summary.delivered - summary.failed - summary.handedBack
             const lineNumbers = error.sources?.map((s) => (s as ConsoleLine).lineNumber).filter((n) => n !== undefined) ?? []
             summary.failed += unsettled
             summary.firstError ??= `${lineNumbers.length > 0 ? `line ${lineNumbers[0]}: ` : ''}${error.message}`
@@ -244,51 +275,67 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
     })
     status?.stop()
   } finally {
+    stopSignals?.()
     await transport.close()
   }
-  const seconds = (Date.now() - startedAt) / 1000
-  io.stderr.write(
-    `topicflow produce: ${summary.read} lines read, ${summary.delivered} delivered, ${summary.failed} failed, ${summary.skipped} skipped in ${seconds.toFixed(1)} s` +
-      ` (${Math.round(summary.delivered / Math.max(seconds, 0.001))} records/s)\n`,
-  )
-  if (summary.firstError !== undefined) io.stderr.write(`topicflow produce: ${summary.failed} failed; first error: ${summary.firstError}\n`)
+  writeSummary(io, summary, startedAt, signalled === undefined ? '' : ` (stopped by ${signalled})`)
+  if (signalled !== undefined) return signalExitCode(signalled)
   return summary.failed > 0 ? 1 : 0
+}
+
+/** The summary on stderr; lines neither delivered, failed, skipped nor handed back are still in flight. */
+function writeSummary(io: ProduceIo, summary: ProduceSummary, startedAt: number, how: string): void {
+  const seconds = (Date.now() - startedAt) / 1000
+  const inFlight = summary.read - summary.delivered - summary.failed - summary.skipped - summary.handedBack
+  io.stderr.write(
+    `topicflow produce: ${summary.read} lines read, ${summary.delivered} delivered, ${summary.failed} failed, ${summary.skipped} skipped, ` +
+      `${summary.handedBack} handed back${inFlight > 0 ? `, ${inFlight} in flight (not acknowledged)` : ''} in ${seconds.toFixed(1)} s` +
+      ` (${Math.round(summary.delivered / Math.max(seconds, 0.001))} records/s)${how}\n`,
+  )
+  if (summary.handedBack > 0) io.stderr.write(`topicflow produce: ${summary.handedBack} handed back: not acknowledged within --close-timeout-ms (they may have landed)\n`)
+  if (summary.firstError !== undefined) io.stderr.write(`topicflow produce: ${summary.failed} failed; first error: ${summary.firstError}\n`)
 }
 
 /** The lines of `input` as parsed records; a line that cannot be parsed is skipped or ends the input. */
 async function* readLines(
-  input: Readable,
+  input: { readonly stream: Readable; readonly stopped: boolean },
   job: ProduceJob,
   summary: ProduceSummary,
   warn: (message: string) => void,
   fail: (message: string) => void,
   afterEach: () => Promise<void> | undefined,
 ): AsyncGenerator<ConsoleLine> {
-  const chunks = splitLines(input)
+  const chunks = splitLines(input.stream)
   let lineNumber = 0
-  for await (const lines of chunks) {
-    for (const bytes of lines) {
-      lineNumber++
-      summary.read++
-      let line: ConsoleLine
-      try {
-        line = lineRecord(bytes, lineNumber, job.reader)
-        if (job.valueFormat === 'json') line = jsonLine(line, job.keyField)
-      } catch (error) {
-        if (!(error instanceof LineParseError)) throw error
-        if (job.onError === 'fail') {
-          fail(error.message)
-          await chunks.return(undefined)
-          return
+  try {
+    for await (const lines of chunks) {
+      for (const bytes of lines) {
+        lineNumber++
+        let line: ConsoleLine
+        try {
+          line = lineRecord(bytes, lineNumber, job.reader)
+          if (job.valueFormat === 'json') line = jsonLine(line, job.keyField)
+        } catch (error) {
+          if (!(error instanceof LineParseError)) throw error
+          // A skipped or failing line ends here, so it is counted as read here; the others as they enter the pipeline.
+          summary.read++
+          if (job.onError === 'fail') {
+            fail(error.message)
+            await chunks.return(undefined)
+            return
+          }
+          summary.skipped++
+          warn(`skipped ${error.message}`)
+          continue
         }
-        summary.skipped++
-        warn(`skipped ${error.message}`)
-        continue
+        const settled = afterEach()
+        yield line
+        if (settled !== undefined) await settled
       }
-      const settled = afterEach()
-      yield line
-      if (settled !== undefined) await settled
     }
+  } catch (error) {
+    // A signal destroyed stdin to end a pending read: that is the end of the input, not a failure.
+    if (!input.stopped) throw error
   }
 }
 
@@ -311,7 +358,7 @@ function jsonLine(line: ConsoleLine, keyField: string | undefined): ConsoleLine 
 function startStatusLine(stderr: Writable, summary: ProduceSummary, startedAt: number): { stop(): void } {
   const draw = (): void => {
     const seconds = Math.max((Date.now() - startedAt) / 1000, 0.001)
-    const inFlight = summary.read - summary.skipped - summary.delivered - summary.failed
+    const inFlight = summary.read - summary.skipped - summary.delivered - summary.failed - summary.handedBack
     stderr.write(`\r\x1b[K${Math.round(summary.delivered / seconds)} records/s, ${inFlight} in flight, ${summary.delivered} delivered, ${summary.failed} failed`)
   }
   const timer = setInterval(draw, 250)
