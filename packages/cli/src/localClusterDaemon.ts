@@ -4,7 +4,7 @@
  * and removes the file on SIGTERM or SIGINT. Arguments: broker count, state file path, and `registry` to
  * start a schema registry too.
  */
-import { rmSync, writeFileSync } from 'node:fs'
+import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { startKafka, startSchemaRegistry } from '@topicflow/testkit'
 import type { LocalClusterState } from './kafka.js'
 
@@ -16,7 +16,9 @@ if (stateFile === undefined || (brokersArg !== '1' && brokersArg !== '3')) {
 const brokers = brokersArg === '3' ? 3 : 1
 const [cluster, registry] = await Promise.all([startKafka({ brokers }), withRegistry === 'registry' ? startSchemaRegistry() : undefined])
 const state: LocalClusterState = { pid: process.pid, bootstrapServers: cluster.bootstrapServers, brokers, ...(registry === undefined ? {} : { registryUrl: registry.url }) }
-writeFileSync(stateFile, JSON.stringify(state))
+// Written whole and then renamed: `kafka up` polls the file and must never read it half written.
+writeFileSync(`${stateFile}.tmp`, JSON.stringify(state))
+renameSync(`${stateFile}.tmp`, stateFile)
 console.log(`KAFKA_BROKERS=${cluster.bootstrapServers}`)
 let stopping = false
 const stop = async (): Promise<void> => {
