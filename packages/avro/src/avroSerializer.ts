@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs'
 import avro from 'avsc'
-import { InvalidOptionError, messageOf, TopicflowError, describeValue, type Serializer } from '@topicflow/core'
+import { InvalidOptionError, TopicflowError, type Serializer } from '@topicflow/core'
+import { describeValue, messageOf, oneOfOption } from '@topicflow/core/internal'
 import { RegistryClient, type RegistryConnection } from './registryClient.js'
 
 /** An Avro schema: avsc's schema object, or its JSON text. */
 export type AvroSchemaSource = avro.Schema | string
 
+const SUBJECT_NAME_STRATEGIES = ['topic', 'record', 'topic-record'] as const
+
 /** How a subject name is made (Confluent's `subject.name.strategy`). */
-export type SubjectNameStrategy = 'topic' | 'record' | 'topic-record'
+export type SubjectNameStrategy = (typeof SUBJECT_NAME_STRATEGIES)[number]
 
 
 /** Options of `avroSerializer`. Give `schema` or `schemaFile` (the writer schema), or `registryVersion` / `registryId`. */
@@ -67,9 +70,8 @@ export async function avroSerializer<T>(options: AvroSerializerOptions): Promise
   const sources = [options.schema, options.schemaFile, options.registryVersion, options.registryId].filter((s) => s !== undefined)
   if (sources.length !== 1) throw new InvalidOptionError('avroSerializer.schema', 'exactly one of schema, schemaFile, registryVersion, registryId', sources.length)
   if (typeof options.topic !== 'string' || options.topic === '') throw new InvalidOptionError('avroSerializer.topic', 'a topic name', options.topic)
-  const strategy = options.subjectNameStrategy ?? 'topic'
-  if (!['topic', 'record', 'topic-record'].includes(strategy)) throw new InvalidOptionError('avroSerializer.subjectNameStrategy', '"topic", "record" or "topic-record"', strategy)
-  const registry = new RegistryClient(options.registry, options.registryAttempts ?? 5)
+  const strategy = oneOfOption('avroSerializer.subjectNameStrategy', options.subjectNameStrategy, 'topic', SUBJECT_NAME_STRATEGIES)
+  const registry = new RegistryClient(options.registry, options.registryAttempts)
 
   let type: avro.Type
   let id: number

@@ -1,4 +1,5 @@
-import { exponential, InvalidOptionError, messageOf, TopicflowError } from '@topicflow/core'
+import { exponential, InvalidOptionError, TopicflowError } from '@topicflow/core'
+import { integerOption, messageOf } from '@topicflow/core/internal'
 
 /** Where to reach the registry (its Confluent API, e.g. `http://host:8081` or Apicurio's `…/apis/ccompat/v7`): a URL, or one with basic auth. */
 export type RegistryConnection = string | { readonly url: string; readonly username?: string; readonly password?: string }
@@ -32,14 +33,13 @@ export class RegistryClient {
   readonly #url: string
   readonly #headers: Record<string, string>
   readonly #backoff = exponential(100, 2000)
+  /** Attempts per call in all (`avroSerializer`'s `registryAttempts`). Default 5. */
+  readonly attempts: number
 
-  constructor(
-    connection: RegistryConnection,
-    readonly attempts: number,
-  ) {
+  constructor(connection: RegistryConnection, attempts?: number) {
     const url = typeof connection === 'string' ? connection : connection?.url
     if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw new InvalidOptionError('avroSerializer.registry', 'an http(s) URL, or { url, username, password }', url)
-    if (!Number.isInteger(attempts) || attempts < 1) throw new InvalidOptionError('avroSerializer.registryAttempts', 'an integer of at least 1', attempts)
+    this.attempts = integerOption('avroSerializer.registryAttempts', attempts, 5, 1)
     this.#url = url.replace(/\/$/, '')
     this.#headers = { Accept: CONTENT_TYPE, 'Content-Type': CONTENT_TYPE }
     if (typeof connection === 'object' && connection.username !== undefined) {

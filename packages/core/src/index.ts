@@ -10,7 +10,7 @@ export { deadLetterQueue, DEAD_LETTER_HEADERS, type DeadLetterQueue, type DeadLe
 export { fromAsyncIterable, fromReadable } from './sources.js'
 export { createSender, type Sender } from './sender.js'
 export { json, string, bytes, type Serializer } from './serializers.js'
-export { murmur2, toPositive, partitionForKey } from './murmur2.js'
+export { murmur2, partitionForKey } from './murmur2.js'
 export {
   murmur2Partitioner,
   roundRobinPartitioner,
@@ -20,7 +20,6 @@ export {
   type Murmur2PartitionerOptions,
 } from './partitioners.js'
 export { exponential, type Backoff } from './backoff.js'
-export { withTimeout } from './timeouts.js'
 export {
   TopicflowError,
   InvalidOptionError,
@@ -34,17 +33,15 @@ export {
   DeliveryTimeoutError,
   DeliveryFailedError,
   ProducerClosedError,
-  describeValue,
+  // Internal (@topicflow/core/internal); here only until packages/cli/src/produce.ts imports it from there.
   messageOf,
   type ErrorContext,
 } from './errors.js'
 export {
   CODECS,
-  recordSizeBytes,
   recordHeaders,
   lastHeader,
   NO_HEADERS,
-  RECORD_BATCH_OVERHEAD_BYTES,
   type Codec,
   type HeaderValue,
   type RecordHeader,
@@ -60,4 +57,3 @@ export {
   type DeliveryReport,
 } from './records.js'
 export type { AcksLevel, Transport, ProducerSession, ProducerSessionOptions, ProduceRequest, ProduceAck, WireRecord } from './transport.js'
-export { MemoryTransport, type MemoryTransportOptions } from './testing/memoryTransport.js'

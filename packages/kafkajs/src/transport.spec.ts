@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { NO_HEADERS, RECORD_BATCH_OVERHEAD_BYTES, type RecordHeaders } from '@topicflow/core'
+import { NO_HEADERS, type RecordHeaders } from '@topicflow/core'
+import { RECORD_BATCH_OVERHEAD_BYTES } from '@topicflow/core/internal'
 import { encodeRecordBatch } from '@topicflow/wire'
 import { kafkajsHeaders } from './transport.js'
 

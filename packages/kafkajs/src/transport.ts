@@ -4,7 +4,6 @@ import {
   KafkaConnectionError,
   UnknownTopicError,
   exponential,
-  withTimeout,
   type Codec,
   type HeaderValue,
   type ProduceAck,
@@ -14,6 +13,7 @@ import {
   type RecordHeaders,
   type Transport,
 } from '@topicflow/core'
+import { withTimeout } from '@topicflow/core/internal'
 import { registerCodecs } from './codecs.js'
 import { fromKafkajsError } from './errors.js'
 

@@ -1,6 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net'
 import { connect as connectTls, type ConnectionOptions } from 'node:tls'
-import { BrokerUnavailableError, KafkaConnectionError, messageOf } from '@topicflow/core'
+import { BrokerUnavailableError, KafkaConnectionError } from '@topicflow/core'
+import { messageOf } from '@topicflow/core/internal'
 import { Reader, Writer, requestFrame } from './protocol.js'
 import { mechanismName, saslConversation, type SaslOptions } from './sasl.js'
 import { kafkaErrorCode } from './kafkaErrors.js'

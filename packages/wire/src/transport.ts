@@ -7,14 +7,13 @@ import {
   TopicflowError,
   UnknownTopicError,
   exponential,
-  messageOf,
-  withTimeout,
   type ProduceAck,
   type ProduceRequest,
   type ProducerSession,
   type ProducerSessionOptions,
   type Transport,
 } from '@topicflow/core'
+import { messageOf, withTimeout } from '@topicflow/core/internal'
 import { API, BrokerConnection } from './connection.js'
 import { DUPLICATE_SEQUENCE_NUMBER, PRODUCER_STATE_LOST, STALE_METADATA, TOO_LARGE, kafkaErrorCode } from './kafkaErrors.js'
 import {

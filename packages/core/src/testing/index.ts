@@ -1,0 +1,2 @@
+export { MemoryTransport, type MemoryTransportOptions } from './memoryTransport.js'
+export { VirtualScheduler } from './virtualScheduler.js'
