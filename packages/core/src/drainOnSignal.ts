@@ -1,6 +1,6 @@
 import { constants } from 'node:os'
 import { InvalidOptionError } from './errors.js'
-import type { CloseResult, KafkaSink } from './operators/toKafka.js'
+import type { CloseResult, KafkaSink } from './sink/kafkaSink.js'
 
 /** Options of `drainOnSignal`. */
 export interface DrainOnSignalOptions {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { map } from 'rxjs'
-import { KafkaSink, toKafka } from './operators/toKafka.js'
+import { toKafka } from './operators/toKafka.js'
+import { KafkaSink } from './sink/kafkaSink.js'
 import { batch } from './operators/batch.js'
 import { compress } from './operators/compress.js'
 import { partition } from './operators/partition.js'

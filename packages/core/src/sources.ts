@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs'
 import type { Readable } from 'node:stream'
 import { InvalidOptionError } from './errors.js'
-import type { KafkaSink } from './operators/toKafka.js'
+import type { KafkaSink } from './sink/kafkaSink.js'
 
 /** Reads a pull source only while the sink has room, and stops when it asks; without a sink, reads as fast as it can. */
 type RoomSignal = Pick<KafkaSink<unknown>, 'attachPullSource'>

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { concat, firstValueFrom, from, Subject, throwError, toArray, type Observable } from 'rxjs'
-import { KafkaSink, toKafka, type ToKafkaOptions } from './toKafka.js'
+import { toKafka } from './toKafka.js'
+import { KafkaSink } from '../sink/kafkaSink.js'
+import type { ToKafkaOptions } from '../sink/options.js'
 import { retry } from './retry.js'
 import { MemoryTransport, type MemoryTransportOptions } from '../testing/memoryTransport.js'
+import { VirtualScheduler } from '../testing/virtualScheduler.js'
 import {
   BrokerUnavailableError,
   BufferExhaustedError,
@@ -30,13 +33,20 @@ const batchOf = (partition: number, ...sources: string[]): RecordBatch<string> =
   partition,
   records: sources.map((s) => record(s, partition)),
   sizeBytes: 61 + sources.length * 31,
-  createdAt: Date.now(),
+  createdAt: clock.now(),
   codec: 'none',
   retry: undefined,
 })
-const memory = (options: Partial<MemoryTransportOptions> = {}) => new MemoryTransport({ topics: { t: 4 }, latencyMs: 5, ...options })
+// Every spec runs on a virtual clock: backoff, deadlines and latencies take no wall-clock time.
+let clock = new VirtualScheduler()
+beforeEach(() => {
+  clock = new VirtualScheduler()
+})
+const memory = (options: Partial<MemoryTransportOptions> = {}) => new MemoryTransport({ topics: { t: 4 }, latencyMs: 5, scheduler: clock, ...options })
+/** Collects what `reports$` emits, advancing the virtual clock until it ends. */
+const collect = <V>(reports$: Observable<V>): Promise<V[]> => clock.until(firstValueFrom(reports$.pipe(toArray())))
 const run = (batches: Observable<RecordBatch<string> | OutgoingRecord<string>>, transport: Transport, options?: ToKafkaOptions) =>
-  firstValueFrom(batches.pipe(toKafka(transport, options), toArray()))
+  collect(batches.pipe(toKafka(transport, { scheduler: clock, ...options })))
 const fast = retry<string>({ backoff: () => 1, deliveryTimeoutMs: 5_000 })
 
 describe('toKafka', () => {
@@ -54,13 +64,13 @@ describe('toKafka', () => {
     const batches = [0, 1, 2, 3].flatMap((p) => [batchOf(p, `${p}a`), batchOf(p, `${p}b`)])
     // Batches queued behind one another are merged; to see several requests per partition, feed slowly.
     const input = new Subject<RecordBatch<string>>()
-    const done = firstValueFrom(input.pipe(toKafka(transport), toArray()))
+    const done = firstValueFrom(input.pipe(toKafka(transport, { scheduler: clock }), toArray()))
     for (const b of batches) {
       input.next(b)
-      await new Promise((resolve) => setTimeout(resolve, 3))
+      await clock.advance(3)
     }
     input.complete()
-    expect(await done).toHaveLength(8)
+    expect(await clock.until(done)).toHaveLength(8)
     expect(transport.maxInFlightPerPartition).toBe(1)
     expect(transport.maxInFlightTotal).toBeGreaterThan(1)
   })
@@ -78,11 +88,11 @@ describe('toKafka', () => {
       },
     })
     const input = new Subject<RecordBatch<string>>()
-    const done = firstValueFrom(input.pipe(fast, toKafka(transport), toArray()))
+    const done = firstValueFrom(input.pipe(fast, toKafka(transport, { scheduler: clock }), toArray()))
     input.next(batchOf(0, 'a'))
     input.next(batchOf(0, 'b'))
     input.complete()
-    const reports = await done
+    const reports = await clock.until(done)
     expect(reports.every((r) => r.status === 'delivered')).toBe(true)
     expect(transport.records('t', 0).map((r) => r.value?.toString()[0])).toEqual(['a', 'b'])
   })
@@ -95,7 +105,7 @@ describe('toKafka', () => {
         if (attempt < 3) throw new ProduceError('no answer', 'REQUEST_TIMED_OUT', { retriable: true })
       },
     })
-    const reports = await firstValueFrom(from([batchOf(0, 'a', 'b')]).pipe(fast, toKafka(transport), toArray()))
+    const reports = await collect(from([batchOf(0, 'a', 'b')]).pipe(fast, toKafka(transport, { scheduler: clock })))
     expect(reports.every((r) => r.status === 'delivered')).toBe(true)
     expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3])
     expect(new Set(attempts.map((a) => a.request)).size).toBe(1)
@@ -131,16 +141,14 @@ describe('toKafka', () => {
         throw new ProduceError('no leader', 'LEADER_NOT_AVAILABLE', { retriable: true })
       },
     })
-    const started = Date.now()
-    const reports = await firstValueFrom(
-      from([batchOf(0, 'a')]).pipe(retry<string>({ deliveryTimeoutMs: 300, backoff: () => 20 }), toKafka(transport, { onError: 'report' }), toArray()),
-    )
-    const elapsed = Date.now() - started
+    const reports = await collect(from([batchOf(0, 'a')]).pipe(retry<string>({ deliveryTimeoutMs: 300, backoff: () => 20 }), toKafka(transport, { onError: 'report', scheduler: clock })))
     const failed = reports[0] as Extract<DeliveryReport<string>, { status: 'failed' }>
     expect(failed.status).toBe('failed')
     expect(failed.error).toBeInstanceOf(DeliveryTimeoutError)
     expect(failed.error.sources).toEqual(['a'])
-    expect(elapsed).toBeLessThan(1_000)
+    // The last retry that fits before the deadline (20 ms backoff, 5 ms latency) ends just short of it.
+    expect(clock.now()).toBeGreaterThan(250)
+    expect(clock.now()).toBeLessThanOrEqual(300)
   })
 
   it('spends no attempt on a leader it cannot reach: waits with reconnect backoff, then retries count only requests sent', async () => {
@@ -153,15 +161,14 @@ describe('toKafka', () => {
         if (tries.length === 6) throw new ProduceError('not leader', 'NOT_LEADER_OR_FOLLOWER', { retriable: true })
       },
     })
-    const sink = new KafkaSink<string>(transport, { reconnectBackoffMs: 5, reconnectBackoffMaxMs: 20 })
-    const started = Date.now()
+    const sink = new KafkaSink<string>(transport, { reconnectBackoffMs: 5, reconnectBackoffMaxMs: 20, scheduler: clock })
     // Two attempts allowed: five refused connections in a row must not use them up.
-    const reports = await firstValueFrom(from([batchOf(0, 'a')]).pipe(retry<string>({ attempts: 2, backoff: () => 1 }), toKafka(sink), toArray()))
+    const reports = await collect(from([batchOf(0, 'a')]).pipe(retry<string>({ attempts: 2, backoff: () => 1 }), toKafka(sink)))
     expect(reports.map((r) => r.status)).toEqual(['delivered'])
     expect(tries).toHaveLength(7)
     expect(sink.stats).toMatchObject({ requests: 2, retries: 1, delivered: 1, failed: 0 })
     // 5 + 10 + 20 + 20 + 20 ms of reconnect backoff, ±20%.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(55)
+    expect(clock.now()).toBeGreaterThanOrEqual(60)
   })
 
   it('fails a batch whose leader stays unreachable with DeliveryTimeoutError at its deadline, naming its events', async () => {
@@ -172,8 +179,8 @@ describe('toKafka', () => {
         throw new BrokerUnavailableError('connection refused', { retriable: true })
       },
     })
-    const sink = new KafkaSink<string>(transport, { onError: 'report', reconnectBackoffMs: 10, reconnectBackoffMaxMs: 50 })
-    const reports = await firstValueFrom(from([batchOf(0, 'a', 'b')]).pipe(retry<string>({ attempts: 1, deliveryTimeoutMs: 300 }), toKafka(sink), toArray()))
+    const sink = new KafkaSink<string>(transport, { onError: 'report', reconnectBackoffMs: 10, reconnectBackoffMaxMs: 50, scheduler: clock })
+    const reports = await collect(from([batchOf(0, 'a', 'b')]).pipe(retry<string>({ attempts: 1, deliveryTimeoutMs: 300 }), toKafka(sink)))
     const errors = reports.map((r) => (r.status === 'failed' ? r.error : undefined))
     expect(errors[0]).toBeInstanceOf(DeliveryTimeoutError)
     expect(errors[0]?.cause).toBeInstanceOf(BrokerUnavailableError)
@@ -183,11 +190,8 @@ describe('toKafka', () => {
   })
 
   it('bounds a request in flight by the delivery deadline: a hanging request fails the batch at the deadline', async () => {
-    const started = Date.now()
-    const reports = await firstValueFrom(
-      from([batchOf(0, 'a', 'b')]).pipe(retry<string>({ deliveryTimeoutMs: 100 }), toKafka(memory({ latencyMs: 5_000 }), { onError: 'report' }), toArray()),
-    )
-    expect(Date.now() - started).toBeLessThan(1_000)
+    const reports = await collect(from([batchOf(0, 'a', 'b')]).pipe(retry<string>({ deliveryTimeoutMs: 100 }), toKafka(memory({ latencyMs: 5_000 }), { onError: 'report', scheduler: clock })))
+    expect(clock.now()).toBe(100)
     expect(reports.map((r) => r.status === 'failed' && r.error instanceof DeliveryTimeoutError && r.source)).toEqual(['a', 'b'])
   })
 
@@ -222,8 +226,8 @@ describe('toKafka', () => {
     expect((error as DeliveryFailedError).failed.length + (error as DeliveryFailedError).unsent.length).toBeGreaterThan(0)
     expect((error as DeliveryFailedError).unsent).toContain('r99')
 
-    const sink = new KafkaSink<string>(memory({ latencyMs: 20 }), { maxBufferedBytes: 1024, onBufferFull: 'drop' })
-    const reports = await firstValueFrom(from(many).pipe(toKafka(sink), toArray()))
+    const sink = new KafkaSink<string>(memory({ latencyMs: 20 }), { maxBufferedBytes: 1024, onBufferFull: 'drop', scheduler: clock })
+    const reports = await collect(from(many).pipe(toKafka(sink)))
     const dropped = reports.filter((r) => r.status === 'failed')
     expect(dropped.length).toBeGreaterThan(0)
     expect(sink.stats.dropped).toBe(dropped.length)
@@ -239,11 +243,11 @@ describe('toKafka', () => {
   it('sends everything it holds before passing an upstream error on', async () => {
     const transport = memory({ latencyMs: 10 })
     const seen: string[] = []
-    const error = await new Promise((resolve) =>
+    const error = await clock.until(new Promise((resolve) =>
       concat(from([batchOf(0, 'a'), batchOf(1, 'b')]), throwError(() => new Error('upstream')))
-        .pipe(toKafka(transport))
+        .pipe(toKafka(transport, { scheduler: clock }))
         .subscribe({ next: (r) => seen.push(r.source), error: resolve }),
-    )
+    ))
     expect((error as Error).message).toBe('upstream')
     expect(seen.sort()).toEqual(['a', 'b'])
   })
@@ -263,12 +267,12 @@ describe('toKafka', () => {
 
   it('stops emitting, releases its buffer and closes the session on early unsubscribe', async () => {
     const transport = memory({ latencyMs: 20 })
-    const sink = new KafkaSink<string>(transport)
+    const sink = new KafkaSink<string>(transport, { scheduler: clock })
     const seen: unknown[] = []
     const subscription = from([batchOf(0, 'a'), batchOf(0, 'b')]).pipe(toKafka(sink)).subscribe((r) => seen.push(r))
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await clock.advance(5)
     subscription.unsubscribe()
-    await new Promise((resolve) => setTimeout(resolve, 40))
+    await clock.advance(40)
     expect(seen).toEqual([])
     expect(transport.openSessions).toBe(0)
     expect(sink.bufferedBytes).toBe(0)
@@ -296,7 +300,7 @@ describe('toKafka', () => {
         peak = Math.max(peak, buffered)
       },
     }
-    await firstValueFrom(from([batchOf(0, 'a', 'b'), batchOf(1, 'x')]).pipe(fast, toKafka(transport, { onError: 'report', instrumentation }), toArray()))
+    await collect(from([batchOf(0, 'a', 'b'), batchOf(1, 'x')]).pipe(fast, toKafka(transport, { onError: 'report', instrumentation, scheduler: clock })))
     expect(attempts.sort()).toEqual(['0#1', '0#2', '1#1'])
     expect(settled.sort()).toEqual(['a:delivered', 'b:delivered', 'x:failed'])
     expect(peak).toBeGreaterThan(0)

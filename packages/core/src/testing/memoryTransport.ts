@@ -1,3 +1,4 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import { UnknownTopicError } from '../errors.js'
 import type { ProduceAck, ProduceRequest, ProducerSession, ProducerSessionOptions, Transport, WireRecord } from '../transport.js'
 
@@ -11,6 +12,8 @@ export interface MemoryTransportOptions {
   readonly metadataLatencyMs?: number
   /** Called before each request is stored; throw to make it fail (inject broker errors in tests). */
   readonly beforeSend?: (request: ProduceRequest, attempt: number) => void
+  /** Clock of the latencies; a `VirtualScheduler` runs them in virtual time. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike
 }
 
 /**
@@ -43,7 +46,7 @@ export class MemoryTransport implements Transport {
   }
 
   async partitionCount(topic: string): Promise<number> {
-    if ((this.options.metadataLatencyMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, this.options.metadataLatencyMs))
+    if ((this.options.metadataLatencyMs ?? 0) > 0) await this.#wait(this.options.metadataLatencyMs ?? 0)
     const count = this.options.topics[topic]
     if (count === undefined) throw new UnknownTopicError(topic, { retriable: false })
     return count
@@ -71,7 +74,7 @@ export class MemoryTransport implements Transport {
     this.maxInFlightPerPartition = Math.max(this.maxInFlightPerPartition, inFlight)
     this.maxInFlightTotal = Math.max(this.maxInFlightTotal, ++this.#inFlightTotal)
     try {
-      await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs ?? 0))
+      await this.#wait(this.options.latencyMs ?? 0)
       const attempt = this.requests.filter((r) => r.topic === request.topic && r.partition === request.partition && r.records[0] === request.records[0]).length
       this.options.beforeSend?.(request, attempt)
       const log = this.#log.get(id) ?? []
@@ -83,5 +86,9 @@ export class MemoryTransport implements Transport {
       this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1)
       this.#inFlightTotal--
     }
+  }
+
+  #wait(ms: number): Promise<void> {
+    return new Promise((resolve) => (this.options.scheduler ?? asyncScheduler).schedule(() => resolve(), ms))
   }
 }
