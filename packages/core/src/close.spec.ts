@@ -8,6 +8,7 @@ import { batch } from './operators/batch.js'
 import { fromAsyncIterable } from './sources.js'
 import { drainOnSignal, signalExitCode } from './drainOnSignal.js'
 import { MemoryTransport } from './testing/memoryTransport.js'
+import { VirtualScheduler } from './testing/virtualScheduler.js'
 import { DeliveryFailedError, ProducerClosedError } from './errors.js'
 import type { DeliveryReport, OutgoingRecord } from './records.js'
 
@@ -28,16 +29,18 @@ function endless(): { read: () => number; numbers: AsyncGenerator<number> } {
 /** Runs an endless pull source into a sink, closes the sink after `closeAfterMs`, and collects everything. */
 async function closeMidStream(latencyMs: number, closeAfterMs: number, timeoutMs: number, options: ToKafkaOptions = {}) {
   const source = endless()
-  const sink = new KafkaSink<number>(new MemoryTransport({ topics: { t: 3 }, latencyMs }), { pullAheadBytes: 20_000, ...options })
+  // Latencies, linger and the close deadline run on a virtual clock.
+  const clock = new VirtualScheduler()
+  const sink = new KafkaSink<number>(new MemoryTransport({ topics: { t: 3 }, latencyMs, scheduler: clock }), { pullAheadBytes: 20_000, scheduler: clock, ...options })
   const reports: DeliveryReport<number>[] = []
   const ended = new Promise<unknown>((resolve) =>
     fromAsyncIterable(source.numbers, sink)
-      .pipe(map(toRecord), batch({ lingerMs: 10_000, maxRecords: 50 }), toKafka(sink))
+      .pipe(map(toRecord), batch({ lingerMs: 10_000, maxRecords: 50, scheduler: clock }), toKafka(sink))
       .subscribe({ next: (r) => reports.push(r), error: resolve, complete: () => resolve(undefined) }),
   )
-  await new Promise((resolve) => setTimeout(resolve, closeAfterMs))
-  const result = await sink.close({ timeoutMs })
-  return { result, reports, error: await ended, read: source.read() }
+  await clock.advance(closeAfterMs)
+  const result = await clock.until(sink.close({ timeoutMs }))
+  return { result, reports, error: await clock.until(ended), read: source.read() }
 }
 
 describe('KafkaSink.close()', () => {
@@ -73,11 +76,12 @@ describe('KafkaSink.close()', () => {
   })
 
   it('drainOnSignal closes on the signal, once, and hands back the result', async () => {
-    const sink = new KafkaSink<number>(new MemoryTransport({ topics: { t: 3 } }))
+    const clock = new VirtualScheduler()
+    const sink = new KafkaSink<number>(new MemoryTransport({ topics: { t: 3 }, scheduler: clock }), { scheduler: clock })
     const seen: string[] = []
     const dispose = drainOnSignal(sink, { signals: ['SIGUSR2'], exit: false, onSignal: (s) => seen.push(`signal ${s}`), onClosed: (r) => seen.push(`closed ${r.drained}`) })
     process.emit('SIGUSR2', 'SIGUSR2')
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await clock.advance(0)
     expect(seen).toEqual(['signal SIGUSR2', 'closed true'])
     expect(sink.closing).toBe(true)
     expect(process.listenerCount('SIGUSR2')).toBe(0)
@@ -88,10 +92,11 @@ describe('KafkaSink.close()', () => {
     const exits: unknown[] = []
     const exit = vi.spyOn(process, 'exit').mockImplementation(((code?: number) => void exits.push(code)) as never)
     try {
-      const sink = new KafkaSink<number>(new MemoryTransport({ topics: { t: 3 } }))
+      const clock = new VirtualScheduler()
+      const sink = new KafkaSink<number>(new MemoryTransport({ topics: { t: 3 }, scheduler: clock }), { scheduler: clock })
       drainOnSignal(sink, { signals: ['SIGUSR2'], onClosed: async () => void exits.push('closed') })
       process.emit('SIGUSR2', 'SIGUSR2')
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await clock.advance(0)
       expect(exits).toEqual(['closed', 128 + constants.signals.SIGUSR2])
       expect(signalExitCode('SIGTERM')).toBe(143)
     } finally {
@@ -106,7 +111,7 @@ describe('KafkaSink.close()', () => {
       const stuck = { close: () => new Promise<never>(() => undefined) }
       drainOnSignal(stuck, { signals: ['SIGUSR2'], onSecondSignal: (s) => seen.push(`second ${s}`) })
       process.emit('SIGUSR2', 'SIGUSR2')
-      await new Promise((resolve) => setTimeout(resolve, 10))
+      await new Promise((resolve) => setImmediate(resolve))
       expect(seen).toEqual([])
       process.emit('SIGUSR2', 'SIGUSR2')
       expect(seen).toEqual(['second SIGUSR2', 128 + constants.signals.SIGUSR2])

@@ -108,7 +108,7 @@ describe('fromAsyncIterable / fromReadable', () => {
       }
     }
     expect(await firstValueFrom(fromAsyncIterable(numbers()).pipe(take(3), toArray()))).toEqual([0, 1, 2])
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await new Promise((resolve) => setImmediate(resolve))
     expect(closed).toBe(true)
     expect(read).toBeLessThan(10)
   })
@@ -141,7 +141,7 @@ describe('fromAsyncIterable / fromReadable', () => {
     expect(seen.length).toBeGreaterThan(1)
     subscription.unsubscribe()
     const readAtStop = read
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await new Promise((resolve) => setImmediate(resolve))
     expect([closed, read]).toEqual([true, readAtStop])
     function* failing() {
       yield 1

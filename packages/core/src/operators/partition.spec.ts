@@ -5,6 +5,7 @@ import { partitionForKey } from '../murmur2.js'
 import { roundRobinPartitioner, murmur2Partitioner } from '../partitioners.js'
 import { InvalidOptionError, UnknownTopicError } from '../errors.js'
 import type { OutgoingRecord } from '../records.js'
+import { VirtualScheduler } from '../testing/virtualScheduler.js'
 
 const record = (source: string, topic = 't', keyText: string | null = source): OutgoingRecord<string> => ({
   topic,
@@ -15,7 +16,7 @@ const record = (source: string, topic = 't', keyText: string | null = source): O
   source,
 })
 
-/** Partition counts that change when told to, answered after a delay like a broker would. */
+/** Partition counts that change when told to, answered on a later turn like a broker would. */
 function metadata(counts: Record<string, number>) {
   const calls: string[] = []
   return {
@@ -23,13 +24,15 @@ function metadata(counts: Record<string, number>) {
     counts,
     partitionCount: async (topic: string) => {
       calls.push(topic)
-      await new Promise((resolve) => setTimeout(resolve, 2))
+      await nextTurn()
       const count = counts[topic]
       if (count === undefined) throw new UnknownTopicError(topic, { retriable: false })
       return count
     },
   }
 }
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 describe('partition', () => {
   it('puts keyed records where murmur2 says, asking metadata once per topic', async () => {
@@ -80,12 +83,13 @@ describe('partition', () => {
     const meta = metadata({ t: 1 })
     const input = new Subject<OutgoingRecord<string>>()
     const seen: number[] = []
-    input.pipe(partition(meta, { metadataMaxAgeMs: 0, partitioner: (_r, n) => n - 1 })).subscribe((r) => seen.push(r.partition!))
+    const clock = new VirtualScheduler()
+    input.pipe(partition(meta, { metadataMaxAgeMs: 0, partitioner: (_r, n) => n - 1, scheduler: clock })).subscribe((r) => seen.push(r.partition!))
     input.next(record('a'))
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await clock.advance(10)
     meta.counts.t = 3
     input.next(record('b')) // older than 0 ms: refresh starts, b still uses the count it has
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await clock.advance(10)
     input.next(record('c'))
     expect(seen).toEqual([0, 0, 2])
     expect(meta.calls.length).toBeGreaterThanOrEqual(2)
@@ -105,7 +109,8 @@ describe('partition', () => {
     const seen: string[] = []
     const subscription = from([record('a')]).pipe(partition(meta)).subscribe((r) => seen.push(r.source))
     subscription.unsubscribe()
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await nextTurn()
+    await nextTurn()
     expect(seen).toEqual([])
   })
 

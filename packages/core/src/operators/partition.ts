@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs'
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs'
 import { InvalidOptionError, withSources } from '../errors.js'
 import { functionOption, integerOption } from '../options.js'
 import { murmur2Partitioner, type Partitioner } from '../partitioners.js'
@@ -17,6 +17,8 @@ export interface PartitionOptions {
   readonly metadataMaxAgeMs?: number
   /** Longest wait for a topic's first metadata before the stream errors (Java's `max.block.ms`). Default 60000. */
   readonly maxBlockMs?: number
+  /** Clock for the metadata's age; tests pass a virtual one. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike
 }
 
 /**
@@ -39,6 +41,7 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
   const partitioner = options.partitioner === undefined ? murmur2Partitioner() : functionOption<Partitioner>('partition.partitioner', options.partitioner)
   const metadataMaxAgeMs = integerOption('partition.metadataMaxAgeMs', options.metadataMaxAgeMs, 300_000, 0)
   const maxBlockMs = integerOption('partition.maxBlockMs', options.maxBlockMs, 60_000, 1)
+  const scheduler = options.scheduler ?? asyncScheduler
 
   return (source) =>
     new Observable<OutgoingRecord<T>>((subscriber) => {
@@ -95,7 +98,7 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
           (count) => {
             fetching.delete(topic)
             if (closed) return
-            counts.set(topic, { count, fetchedAt: Date.now() })
+            counts.set(topic, { count, fetchedAt: scheduler.now() })
             drain()
           },
           (error: unknown) => {
@@ -112,7 +115,7 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
       const subscription = source.subscribe({
         next(record) {
           const known = counts.get(record.topic)
-          if (known !== undefined && Date.now() - known.fetchedAt > metadataMaxAgeMs) fetch(record.topic)
+          if (known !== undefined && scheduler.now() - known.fetchedAt > metadataMaxAgeMs) fetch(record.topic)
           if (known !== undefined && waiting.length === 0) {
             try {
               assign(record, known.count)

@@ -319,3 +319,75 @@ describe('toKafka', () => {
     expect(Object.isFrozen(new KafkaSink(transport).config)).toBe(true)
   })
 })
+
+describe('stats, instrumentation and reports agree (every record ends in one place)', () => {
+  /** Runs `input` through a sink with a counting `settled` hook; `close` closes the sink after `closeAfterMs`. */
+  async function ledgerOf(input: Observable<RecordBatch<string> | OutgoingRecord<string>>, transport: Transport, options: ToKafkaOptions, close?: { afterMs: number; timeoutMs: number }) {
+    const settled = { delivered: 0, failed: 0 }
+    const sink = new KafkaSink<string>(transport, {
+      ...options,
+      scheduler: clock,
+      instrumentation: { settled: (_record, report) => void (report.status === 'delivered' ? settled.delivered++ : settled.failed++) },
+    })
+    const reports: DeliveryReport<string>[] = []
+    const ended = new Promise<unknown>((resolve) => input.pipe(toKafka(sink)).subscribe({ next: (r) => reports.push(r), error: resolve, complete: () => resolve(undefined) }))
+    if (close !== undefined) {
+      await clock.advance(close.afterMs)
+      await clock.until(sink.close({ timeoutMs: close.timeoutMs }))
+    }
+    const error = await clock.until(ended)
+    const named = error instanceof DeliveryFailedError ? error.sources.length : 0
+    return { sink, settled, reports, named }
+  }
+
+  function expectAgreement({ sink, settled, reports, named }: Awaited<ReturnType<typeof ledgerOf>>, events: number): void {
+    const emitted = { delivered: reports.filter((r) => r.status === 'delivered').length, failed: reports.filter((r) => r.status === 'failed').length }
+    expect(settled).toEqual({ delivered: sink.stats.delivered, failed: sink.stats.failed })
+    expect(emitted.delivered).toBe(sink.stats.delivered)
+    expect(emitted.failed + named).toBe(sink.stats.failed)
+    expect(sink.stats.delivered + sink.stats.failed).toBe(events)
+  }
+
+  it('after a fatal failure', async () => {
+    const transport = memory({
+      latencyMs: 10,
+      beforeSend: (request) => {
+        if (request.partition === 1) throw new ProduceError('corrupt', 'CORRUPT_MESSAGE', { retriable: false })
+      },
+    })
+    const input = new Subject<RecordBatch<string>>()
+    const result = ledgerOf(input, transport, {})
+    input.next(batchOf(0, 'a'))
+    input.next(batchOf(1, 'x', 'y'))
+    await clock.advance(1)
+    input.next(batchOf(2, 'late'))
+    input.complete()
+    expectAgreement(await result, 4)
+  })
+
+  it('after a delivery deadline', async () => {
+    const transport = memory({
+      beforeSend: (request) => {
+        if (request.partition === 0) throw new ProduceError('no leader', 'LEADER_NOT_AVAILABLE', { retriable: true })
+      },
+    })
+    const result = await ledgerOf(from([batchOf(0, 'a', 'b'), batchOf(1, 'c')]).pipe(retry<string>({ deliveryTimeoutMs: 300, backoff: () => 20 })), transport, { onError: 'report' })
+    expect(result.sink.stats).toMatchObject({ delivered: 1, failed: 2 })
+    expectAgreement(result, 3)
+  })
+
+  it('after a full buffer', async () => {
+    const many = Array.from({ length: 100 }, (_, i) => record(`r${i}`, i % 4, 100))
+    expectAgreement(await ledgerOf(from(many), memory({ latencyMs: 20 }), { maxBufferedBytes: 1024 }), 100)
+    expectAgreement(await ledgerOf(from(many), memory({ latencyMs: 20 }), { maxBufferedBytes: 1024, onBufferFull: 'drop' }), 100)
+  })
+
+  it('after a close with a deadline', async () => {
+    const input = new Subject<RecordBatch<string>>()
+    const result = ledgerOf(input, memory({ latencyMs: 400 }), { onError: 'report' }, { afterMs: 100, timeoutMs: 50 })
+    for (let p = 0; p < 4; p++) input.next(batchOf(p, `${p}a`, `${p}b`))
+    const { sink, ...rest } = await result
+    expect(sink.stats.failed).toBe(8)
+    expectAgreement({ sink, ...rest }, 8)
+  })
+})
