@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, mkdirSync } from
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Writable } from 'node:stream'
+import { sleep } from '@topicflow/core/internal'
 import { cacheDir, isProcessAlive, probeBrokers } from '@topicflow/testkit'
 import { helpText, parseOptions, UsageError, type OptionSpec } from './args.js'
 
@@ -36,8 +37,6 @@ export function localCluster(): LocalClusterState | undefined {
   rmSync(state, { force: true })
   return undefined
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** `topicflow kafka up|status|down`. Resolves with the exit code. */
 export async function kafkaCommand(argv: readonly string[], out: Writable, err: Writable): Promise<number> {

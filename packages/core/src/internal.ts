@@ -6,4 +6,4 @@
 export { describeValue, messageOf } from './errors.js'
 export { integerOption, oneOfOption } from './options.js'
 export { RECORD_BATCH_OVERHEAD_BYTES } from './records.js'
-export { withTimeout } from './timeouts.js'
+export { sleep, untilDeadline, withTimeout } from './timeouts.js'

@@ -1,3 +1,6 @@
+import type { Backoff } from './backoff.js'
+import { TopicflowError } from './errors.js'
+
 /**
  * `promise`'s outcome, or a rejection with `onTimeout()` once `ms` pass first. The timer is cleared either
  * way; the promise itself runs on (JavaScript cannot cancel it), so callers ignore its late outcome.
@@ -19,4 +22,57 @@ export function withTimeout<V>(promise: Promise<V>, ms: number, onTimeout: () =>
       },
     )
   })
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** How `untilDeadline` tries. */
+export interface UntilDeadlineOptions<V> {
+  /** How long to keep trying, from the call. The first attempt always runs. */
+  readonly timeoutMs: number
+  /** The wait after failed attempt `n`, cut short at the deadline. */
+  readonly backoff: Backoff
+  /** One try. `deadline` (a `Date.now()` time) is for bounding what it waits for; the loop does not cut it short. */
+  readonly attempt: (deadline: number, n: number) => Promise<V>
+  /** Whether an attempt's error is worth another try; others reject at once. Default: all but a `TopicflowError` that is not `retriable`. */
+  readonly retriable?: (error: unknown) => boolean
+  /** What to reject with once the deadline has passed, given the last attempt's error. */
+  readonly onDeadline: (lastError: unknown) => unknown
+}
+
+/**
+ * Calls `attempt` until it resolves, fails with an error that is not retriable, or the time is up; between
+ * attempts it waits out the backoff, never past the deadline. This is the shape of every wait for a
+ * cluster's answer that Java's client bounds by a setting (`max.block.ms` for metadata,
+ * `request.timeout.ms` for a producer id).
+ *
+ * @example
+ * const count = await untilDeadline({
+ *   timeoutMs: 60_000,
+ *   backoff: exponential(50, 1000),
+ *   attempt: (deadline) => askForMetadata(topic, deadline - Date.now()),
+ *   onDeadline: (lastError) => new KafkaConnectionError('no metadata within 60 s', { cause: lastError }),
+ * })
+ */
+export async function untilDeadline<V>(options: UntilDeadlineOptions<V>): Promise<V> {
+  const { timeoutMs, backoff, attempt, retriable = isRetriable, onDeadline } = options
+  const deadline = Date.now() + timeoutMs
+  for (let n = 1; ; n++) {
+    let lastError: unknown
+    try {
+      return await attempt(deadline, n)
+    } catch (error) {
+      if (!retriable(error)) throw error
+      lastError = error
+    }
+    await sleep(Math.max(0, Math.min(backoff(n), deadline - Date.now())))
+    if (deadline - Date.now() <= 0) throw onDeadline(lastError)
+  }
+}
+
+function isRetriable(error: unknown): boolean {
+  return !(error instanceof TopicflowError) || error.retriable
 }

@@ -13,7 +13,7 @@ import {
   type RecordHeaders,
   type Transport,
 } from '@topicflow/core'
-import { withTimeout } from '@topicflow/core/internal'
+import { untilDeadline, withTimeout } from '@topicflow/core/internal'
 import { registerCodecs } from './codecs.js'
 import { fromKafkajsError } from './errors.js'
 
@@ -71,36 +71,40 @@ class KafkajsTransport implements Transport {
   }
 
   async partitionCount(topic: string, options: { readonly timeoutMs: number }): Promise<number> {
-    const deadline = Date.now() + options.timeoutMs
+    const { timeoutMs } = options
     const backoff = exponential(100, 1000)
-    let lastError: unknown
-    let autoCreateTried = false
-    for (let attempt = 1; Date.now() < deadline; attempt++) {
-      try {
-        const admin = await withTimeout(this.#connectAdmin(), deadline - Date.now(), () => this.#unreachable(options.timeoutMs))
-        const metadata = await withTimeout(admin.fetchTopicMetadata({ topics: [topic] }), deadline - Date.now(), () => this.#unreachable(options.timeoutMs))
-        const count = metadata.topics[0]?.partitions.length ?? 0
-        if (count > 0) return count
-        throw new UnknownTopicError(topic, { retriable: true })
-      } catch (error) {
-        lastError = error
-        if (error instanceof KafkaConnectionError) this.#admin = undefined
-        const typed = error instanceof KafkaConnectionError ? error : fromKafkajsError(error, { topic, brokers: this.brokers })
-        if (typed instanceof UnknownTopicError && this.#autoCreate && !autoCreateTried) {
-          autoCreateTried = true
-          await withTimeout(this.#createAsBrokerWould(topic), deadline - Date.now(), () => this.#unreachable(options.timeoutMs)).catch(() => undefined)
-          continue
+    // The attempt after which the topic was created (as the broker would have): the next one looks at once.
+    let createdAfter: number | undefined
+    return untilDeadline({
+      timeoutMs,
+      backoff: (n) => (n === createdAfter ? 0 : backoff(n)),
+      attempt: async (deadline, n) => {
+        try {
+          const admin = await withTimeout(this.#connectAdmin(), deadline - Date.now(), () => this.#unreachable(timeoutMs))
+          const metadata = await withTimeout(admin.fetchTopicMetadata({ topics: [topic] }), deadline - Date.now(), () => this.#unreachable(timeoutMs))
+          const count = metadata.topics[0]?.partitions.length ?? 0
+          if (count > 0) return count
+          throw new UnknownTopicError(topic, { retriable: true })
+        } catch (error) {
+          if (error instanceof KafkaConnectionError) this.#admin = undefined
+          const typed = error instanceof KafkaConnectionError ? error : fromKafkajsError(error, { topic, brokers: this.brokers })
+          if (typed instanceof UnknownTopicError && this.#autoCreate && createdAfter === undefined) {
+            createdAfter = n
+            await withTimeout(this.#createAsBrokerWould(topic), deadline - Date.now(), () => this.#unreachable(timeoutMs)).catch(() => undefined)
+          }
+          // kafkajs's verdict decides whether to look again; its own error is kept for the message at the deadline.
+          throw typed.retriable ? error : typed
         }
-        if (!typed.retriable) throw typed
-      }
-      await sleep(Math.min(backoff(attempt), Math.max(0, deadline - Date.now())))
-    }
-    if (lastError instanceof KafkaConnectionError) throw lastError
-    const typed = lastError === undefined ? undefined : fromKafkajsError(lastError, { topic, brokers: this.brokers })
-    if (typed instanceof UnknownTopicError || typed === undefined) {
-      throw new UnknownTopicError(topic, { cause: lastError, retriable: false, waitedMs: options.timeoutMs, creationAsked: this.#autoCreate })
-    }
-    throw typed
+      },
+      onDeadline: (lastError) => {
+        if (lastError instanceof KafkaConnectionError) return lastError
+        const typed = lastError === undefined ? undefined : fromKafkajsError(lastError, { topic, brokers: this.brokers })
+        if (typed instanceof UnknownTopicError || typed === undefined) {
+          return new UnknownTopicError(topic, { cause: lastError, retriable: false, waitedMs: timeoutMs, creationAsked: this.#autoCreate })
+        }
+        return typed
+      },
+    })
   }
 
   async openProducer(options: ProducerSessionOptions): Promise<ProducerSession> {
@@ -247,8 +251,4 @@ class DirectSession implements ProducerSession {
   close(): Promise<void> {
     return this.producer.disconnect()
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

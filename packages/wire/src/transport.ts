@@ -13,7 +13,7 @@ import {
   type ProducerSessionOptions,
   type Transport,
 } from '@topicflow/core'
-import { messageOf, withTimeout } from '@topicflow/core/internal'
+import { messageOf, untilDeadline, withTimeout } from '@topicflow/core/internal'
 import { API, BrokerConnection } from './connection.js'
 import { DUPLICATE_SEQUENCE_NUMBER, PRODUCER_STATE_LOST, STALE_METADATA, TOO_LARGE, kafkaErrorCode } from './kafkaErrors.js'
 import {
@@ -99,31 +99,27 @@ class WireTransport implements Transport {
   }
 
   async partitionCount(topic: string, options: { readonly timeoutMs: number }): Promise<number> {
-    const deadline = Date.now() + options.timeoutMs
-    const backoff = exponential(50, 1000)
+    const { timeoutMs } = options
+    // A request still unanswered at the deadline: no broker answered, which says nothing more.
     const outOfTime = new Error('partitionCount deadline')
-    let lastError: unknown
-    for (let attempt = 1; deadline - Date.now() > 0; attempt++) {
-      try {
+    return untilDeadline({
+      timeoutMs,
+      backoff: exponential(50, 1000),
+      attempt: async (deadline) => {
         const remaining = deadline - Date.now()
         const metadata = await withTimeout(this.#fetchMetadata([topic], remaining), remaining, () => outOfTime)
         const described = metadata.topics.find((t) => t.name === topic)
         if (described !== undefined && described.errorCode === 0 && described.partitions.length > 0) return described.partitions.length
         const code = kafkaErrorCode(described?.errorCode ?? 3)
         if (!code.retriable) throw new ProduceError(`Metadata for topic "${topic}" refused: ${code.name}`, code.name, { topic, retriable: false })
-        lastError = new UnknownTopicError(topic, { retriable: true })
-      } catch (error) {
-        if (error === outOfTime) break
-        if (error instanceof TopicflowError && !error.retriable) throw error
-        lastError = error
-      }
-      await sleep(Math.max(0, Math.min(backoff(attempt), deadline - Date.now())))
-    }
-    // Java's producer says the same after max.block.ms: the topic was not in metadata, or no broker answered.
-    if (lastError instanceof UnknownTopicError) {
-      throw new UnknownTopicError(topic, { retriable: false, cause: lastError, waitedMs: options.timeoutMs, creationAsked: this.#options.allowAutoTopicCreation })
-    }
-    throw this.#unreachable(options.timeoutMs, lastError)
+        throw new UnknownTopicError(topic, { retriable: true })
+      },
+      // Java's producer says the same after max.block.ms: the topic was not in metadata, or no broker answered.
+      onDeadline: (lastError) =>
+        lastError instanceof UnknownTopicError
+          ? new UnknownTopicError(topic, { retriable: false, cause: lastError, waitedMs: timeoutMs, creationAsked: this.#options.allowAutoTopicCreation })
+          : this.#unreachable(timeoutMs, lastError === outOfTime ? undefined : lastError),
+    })
   }
 
   async openProducer(options: ProducerSessionOptions): Promise<ProducerSession> {
@@ -253,20 +249,21 @@ class WireTransport implements Transport {
   }
 
   /** A new producer id; the broker's transient refusals (its coordinator still loading) are waited out within the request timeout. */
-  async newProducerId(): Promise<BatchProducer> {
-    const deadline = Date.now() + this.#options.requestTimeout
-    const backoff = exponential(50, 1000)
-    for (let attempt = 1; ; attempt++) {
-      const connection = await this.anyConnection()
-      const answer = readInitProducerId(await connection.request(API.initProducerId, [initProducerIdRequest()], this.#options.requestTimeout))
-      if (answer.errorCode === 0) return { producerId: answer.producerId, producerEpoch: answer.producerEpoch, baseSequence: 0 }
-      const code = kafkaErrorCode(answer.errorCode)
-      const wait = backoff(attempt)
-      if (!code.retriable || Date.now() + wait > deadline) {
+  newProducerId(): Promise<BatchProducer> {
+    return untilDeadline({
+      timeoutMs: this.#options.requestTimeout,
+      backoff: exponential(50, 1000),
+      // Only the broker's refusals are waited out here; a connection that fails is the session's to report.
+      retriable: (error) => error instanceof ProduceError && error.retriable,
+      attempt: async () => {
+        const connection = await this.anyConnection()
+        const answer = readInitProducerId(await connection.request(API.initProducerId, [initProducerIdRequest()], this.#options.requestTimeout))
+        if (answer.errorCode === 0) return { producerId: answer.producerId, producerEpoch: answer.producerEpoch, baseSequence: 0 }
+        const code = kafkaErrorCode(answer.errorCode)
         throw new ProduceError(`InitProducerId refused by ${connection.address}: ${code.name}`, code.name, { retriable: code.retriable })
-      }
-      await sleep(wait)
-    }
+      },
+      onDeadline: (lastRefusal) => lastRefusal,
+    })
   }
 
   #unreachable(timeoutMs: number, cause: unknown): KafkaConnectionError {
@@ -523,8 +520,4 @@ function parseAddress(server: string): Address {
 
 function key(address: Address): string {
   return `${address.host}:${address.port}`
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
