@@ -1,55 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Reader, Writer } from './protocol.js'
-import { ProduceQueue } from './transport.js'
-import { API, type BrokerConnection } from './connection.js'
-
-interface SentRequest {
-  readonly partitions: number[]
-  answer(errorCodes?: Record<number, number>): void
-  fail(error: Error): void
-}
-
-/** A connection that records each produce request (decoding which partitions it carries) and answers when told. */
-function fakeConnection() {
-  const sent: SentRequest[] = []
-  const connection: Pick<BrokerConnection, 'address' | 'request' | 'send' | 'produceApi'> = {
-    address: 'fake:9092',
-    produceApi: API.produce,
-    request: (_api, body) =>
-      new Promise<Reader>((resolve, reject) => {
-        const reader = new Reader(Buffer.concat(body))
-        reader.string() // transactional id
-        reader.int16() // acks
-        reader.int32() // timeout
-        const partitions: number[] = []
-        reader.array((t) => {
-          const topic = t.string()
-          t.array((p) => {
-            partitions.push(p.int32())
-            p.bytes()
-            return topic
-          })
-        })
-        sent.push({
-          partitions,
-          answer(errorCodes = {}) {
-            const response = new Writer()
-              .array(['t'], (topic, w) =>
-                w.string(topic).array(partitions, (partition, pw) =>
-                  pw.int32(partition).int16(errorCodes[partition] ?? 0).int64(BigInt(partition * 100)).int64(-1n).int64(0n).array([], () => undefined).string(null),
-                ),
-              )
-              .int32(0)
-              .toBuffer()
-            resolve(new Reader(response))
-          },
-          fail: reject,
-        })
-      }),
-    send: () => Promise.resolve(),
-  }
-  return { connection, sent }
-}
+import { ProduceQueue } from './produceQueue.js'
+import { fakeConnection } from './__fixtures__/fakeConnection.js'
 
 const batch = (partition: number, bytes = 100) => ({ topic: 't', partition, batch: Buffer.alloc(bytes) })
 const turn = () => new Promise((resolve) => setImmediate(resolve))
