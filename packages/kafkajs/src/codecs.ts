@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs'
-import { compressionCodecs } from '@topicflow/wire'
+import { compressionCodecs } from '@topicflow/codecs'
 
 /** Registers topicflow's snappy, lz4 and zstd codecs with kafkajs (process-wide, as kafkajs's registry is). Safe to call again. */
 export function registerCodecs(): void {

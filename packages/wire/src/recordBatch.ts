@@ -1,5 +1,5 @@
 import type { Codec, WireRecord } from '@topicflow/core'
-import { compressionCodecs } from './codecs.js'
+import { compressionCodecs } from '@topicflow/codecs'
 import { crc32c } from '@node-rs/crc32'
 
 /**

@@ -3,7 +3,6 @@ import { gunzip, gzip } from 'node:zlib'
 import snappy from 'snappy'
 import lz4 from 'lz4-napi'
 import zstd from '@mongodb-js/zstd'
-import type { Codec } from '@topicflow/core'
 
 /**
  * Kafka's four compression codecs, each compressing on libuv's thread pool rather than the main thread:
@@ -67,8 +66,11 @@ export const gzipCodec: CompressionCodec = {
   decompress: promisify(gunzip),
 }
 
-/** Each codec by the name topicflow's `compress` operator uses. */
-export const compressionCodecs: Readonly<Record<Exclude<Codec, 'none'>, CompressionCodec>> = {
+/** Kafka's names of its codecs (the `compression.type` values other than `none`). */
+export type CompressionCodecName = 'gzip' | 'snappy' | 'lz4' | 'zstd'
+
+/** Each codec by its Kafka name, which is also the name topicflow's `compress` operator uses. */
+export const compressionCodecs: Readonly<Record<CompressionCodecName, CompressionCodec>> = {
   gzip: gzipCodec,
   snappy: snappyCodec,
   lz4: lz4Codec,

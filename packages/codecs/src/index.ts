@@ -1,0 +1,1 @@
+export { compressionCodecs, gzipCodec, snappyCodec, lz4Codec, zstdCodec, type CompressionCodec, type CompressionCodecName } from './codecs.js'
