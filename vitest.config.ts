@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
 // Unit specs sit beside the code they test; end-to-end tests in test/ run against a real Kafka that
-// test/setup/kafka.ts starts once through the testkit (or KAFKA_BROKERS, when set).
+// test/setup/kafka.ts starts once through the testkit (or KAFKA_BROKERS, when set); the packaging test
+// installs the packed packages into a project outside the monorepo.
 export default defineConfig({
   test: {
     projects: [
@@ -17,9 +18,19 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/packaging.test.ts'],
           globalSetup: ['test/setup/kafka.ts'],
           testTimeout: 120_000,
           hookTimeout: 240_000,
+        },
+      },
+      {
+        // The packed packages installed outside the monorepo (npm pack, npm install, tsc): no Kafka needed.
+        test: {
+          name: 'packaging',
+          include: ['test/packaging.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
         },
       },
     ],
