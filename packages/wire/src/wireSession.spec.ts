@@ -39,6 +39,9 @@ const request = (records: number, tag = 'v'): ProduceRequest => ({
 const identities = (sent: readonly SentRequest[]) =>
   sent.map(({ batches: [batch] }) => ({ producerId: batch!.readBigInt64BE(PRODUCER_ID_OFFSET), baseSequence: batch!.readInt32BE(BASE_SEQUENCE_OFFSET) }))
 
+/** One entry of `identities`. */
+const sentAs = (producerId: bigint, baseSequence: number) => ({ producerId, baseSequence })
+
 /** Lets the event loop turn until the fake broker has received `count` requests (at most 20 turns). */
 async function received(sent: readonly SentRequest[], count: number): Promise<SentRequest> {
   for (let i = 0; i < 20 && sent.length < count; i++) await new Promise((resolve) => setImmediate(resolve))
@@ -46,22 +49,28 @@ async function received(sent: readonly SentRequest[], count: number): Promise<Se
   return sent[count - 1]!
 }
 
+/**
+ * Sends `first` through a new idempotent session and fails its request with `failure`, then sends `second`
+ * and acknowledges it. Returns the first send's error, what the broker saw, and how many producer ids were asked for.
+ */
+async function failThenSend(first: ProduceRequest, second: ProduceRequest, failure: Error) {
+  const { transport, sent, calls } = fakeTransport()
+  const session = new WireSession(transport, true)
+  const failed = session.send(first).catch((e: unknown) => e)
+  ;(await received(sent, 1)).fail(failure)
+  const error = await failed
+  const next = session.send(second)
+  ;(await received(sent, 2)).answer()
+  await next
+  return { error, identities: identities(sent), producerIds: calls.newProducerId }
+}
+
 describe('WireSession (idempotent)', () => {
   it('keeps a batch’s sequence number through a retry of the same request after a lost connection', async () => {
-    const { transport, sent, calls } = fakeTransport()
-    const session = new WireSession(transport, true)
     const batch = request(3)
-    const first = session.send(batch)
-    ;(await received(sent, 1)).fail(new KafkaConnectionError('connection lost'))
-    await expect(first).rejects.toBeInstanceOf(KafkaConnectionError)
-    const retry = session.send(batch)
-    ;(await received(sent, 2)).answer()
-    await retry
-    expect(identities(sent)).toEqual([
-      { producerId: 1n, baseSequence: 0 },
-      { producerId: 1n, baseSequence: 0 },
-    ])
-    expect(calls.newProducerId).toBe(1)
+    const { error, ...seen } = await failThenSend(batch, batch, new KafkaConnectionError('connection lost'))
+    expect(error).toBeInstanceOf(KafkaConnectionError)
+    expect(seen).toEqual({ identities: [sentAs(1n, 0), sentAs(1n, 0)], producerIds: 1 })
   })
 
   it('moves the sequence on by the batch’s record count once the broker acknowledges it', async () => {
@@ -76,19 +85,9 @@ describe('WireSession (idempotent)', () => {
   })
 
   it('goes on under a new producer id when a request in doubt was given up and a different one comes next', async () => {
-    const { transport, sent, calls } = fakeTransport()
-    const session = new WireSession(transport, true)
-    const givenUp = session.send(request(3, 'a'))
-    ;(await received(sent, 1)).fail(new KafkaConnectionError('no answer within 1000 ms'))
-    await expect(givenUp).rejects.toBeInstanceOf(KafkaConnectionError)
-    const next = session.send(request(2, 'b'))
-    ;(await received(sent, 2)).answer()
-    await next
-    expect(identities(sent)).toEqual([
-      { producerId: 1n, baseSequence: 0 },
-      { producerId: 2n, baseSequence: 0 },
-    ])
-    expect(calls.newProducerId).toBe(2)
+    const { error, ...seen } = await failThenSend(request(3, 'a'), request(2, 'b'), new KafkaConnectionError('no answer within 1000 ms'))
+    expect(error).toBeInstanceOf(KafkaConnectionError)
+    expect(seen).toEqual({ identities: [sentAs(1n, 0), sentAs(2n, 0)], producerIds: 2 })
   })
 
   it('takes DUPLICATE_SEQUENCE_NUMBER as delivered (the broker has the batch already) and moves the sequence on', async () => {
@@ -126,20 +125,10 @@ describe('WireSession (idempotent)', () => {
   })
 
   it('reports a connection that closed before the request was written as BrokerUnavailableError, and keeps the sequence (nothing is in doubt)', async () => {
-    const { transport, sent, calls } = fakeTransport()
-    const session = new WireSession(transport, true)
-    const unsent = session.send(request(3, 'a'))
-    ;(await received(sent, 1)).fail(new BrokerUnavailableError('Connection to fake:9092 closed before the request was sent'))
-    const error = await unsent.catch((e: unknown) => e)
+    const closed = new BrokerUnavailableError('Connection to fake:9092 closed before the request was sent')
+    const { error, ...seen } = await failThenSend(request(3, 'a'), request(2, 'b'), closed)
     expect(error).toBeInstanceOf(BrokerUnavailableError)
     expect((error as Error).message).toBe('Produce to t-0 not sent: Connection to fake:9092 closed before the request was sent')
-    const next = session.send(request(2, 'b'))
-    ;(await received(sent, 2)).answer()
-    await next
-    expect(identities(sent)).toEqual([
-      { producerId: 1n, baseSequence: 0 },
-      { producerId: 1n, baseSequence: 0 },
-    ])
-    expect(calls.newProducerId).toBe(1)
+    expect(seen).toEqual({ identities: [sentAs(1n, 0), sentAs(1n, 0)], producerIds: 1 })
   })
 })
