@@ -1,5 +1,5 @@
 import { exponential, InvalidOptionError, TopicflowError } from '@topicflow/core'
-import { integerOption, messageOf } from '@topicflow/core/internal'
+import { integerOption, messageOf, sleep } from '@topicflow/core/internal'
 
 /** Where to reach the registry (its Confluent API, e.g. `http://host:8081` or Apicurio's `…/apis/ccompat/v7`): a URL, or one with basic auth. */
 export type RegistryConnection = string | { readonly url: string; readonly username?: string; readonly password?: string }
@@ -90,7 +90,7 @@ export class RegistryClient {
         error = new SchemaRegistryError(`the schema registry at ${this.#url} could not be reached for ${about}: ${messageOf((caught as { cause?: unknown }).cause ?? caught)}`, undefined, subject, caught)
       }
       if (!error.retriable || attempt >= this.attempts) throw error
-      await new Promise((resolve) => setTimeout(resolve, this.#backoff(attempt)))
+      await sleep(this.#backoff(attempt))
     }
   }
 }
