@@ -32,7 +32,7 @@ function pipeline(topic: string, deliveryTimeoutMs: number, transportName: Trans
   const reports: Array<DeliveryReport<Ping> & { at: number }> = []
   const done = new Promise<void>((resolve, reject) =>
     events
-      .pipe(serialize(topic, json<Ping>()), partition(transport), batch({ lingerMs: 5 }), retry({ deliveryTimeoutMs }), toKafka(sink))
+      .pipe(serialize(topic, json<Ping>()), partition(sink), batch({ lingerMs: 5 }), retry({ deliveryTimeoutMs }), toKafka(sink))
       .subscribe({ next: (r) => reports.push({ ...r, at: Date.now() }), error: reject, complete: resolve }),
   )
   const settledCount = async (count: number): Promise<void> => {

@@ -98,7 +98,7 @@ async function produceThroughFailover(acks: AcksLevel | 'all', transportName: Tr
   const kills: number[] = []
   const done = new Promise<void>((resolve, reject) =>
     fromAsyncIterable(events(), sink)
-      .pipe(serialize(topic, json<Event>()), key((e) => e.key), partition(transport), batch({ lingerMs: 5, maxBytes: 64 * 1024 }), retry({ deliveryTimeoutMs: 120_000 }), toKafka(sink))
+      .pipe(serialize(topic, json<Event>()), key((e) => e.key), partition(sink), batch({ lingerMs: 5, maxBytes: 64 * 1024 }), retry({ deliveryTimeoutMs: 120_000 }), toKafka(sink))
       .subscribe({ next: (r) => (r.status === 'delivered' ? delivered++ : failed++), error: reject, complete: resolve }),
   )
   for (const at of [0.3, 0.6]) {

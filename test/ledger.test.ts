@@ -48,7 +48,7 @@ async function pullThrough(
     fromAsyncIterable(events(), sink)
       .pipe(
         serialize(topic, json<{ seq: number }>()),
-        partition(transport, stages.partitioner === undefined ? {} : { partitioner: stages.partitioner }),
+        partition(sink, stages.partitioner === undefined ? {} : { partitioner: stages.partitioner }),
         batch({ lingerMs: 1000, maxRecords: 200 }),
         compress(stages.codec ?? 'lz4'),
         toKafka(sink),

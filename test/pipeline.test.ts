@@ -189,7 +189,7 @@ describe.each(TRANSPORT_NAMES)('the operator chain against a real broker (%s tra
       }
     }
     const reports = await firstValueFrom(
-      fromAsyncIterable(generate(), sink).pipe(serialize(topic, json<Order>()), key((o) => o.store), partition(transport), batch({ maxBytes: 16 * 1024 }), toKafka(sink), toArray()),
+      fromAsyncIterable(generate(), sink).pipe(serialize(topic, json<Order>()), key((o) => o.store), partition(sink), batch({ maxBytes: 16 * 1024 }), toKafka(sink), toArray()),
     )
     expect(delivered(reports)).toHaveLength(20_000)
     expect(peak).toBeLessThanOrEqual(64 * 1024 + 3 * 16 * 1024)

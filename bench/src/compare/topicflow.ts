@@ -63,7 +63,7 @@ await new Promise<void>((resolve, reject) =>
     .pipe(
       serialize(job.topic, (record: BenchRecord) => record.value),
       key((record) => record.key),
-      partition(transport),
+      partition(sink),
       batch({ lingerMs: LINGER_MS, maxBytes: 64 * 1024 }),
       compress(job.codec),
       retry({ deliveryTimeoutMs: 120_000 }),

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
         .pipe(
           serialize(topic, values, { onError: (error) => invalid.push(error) }),
           key((order) => order.storeId, keys),
-          partition(transport),
+          partition(sink),
           batch({ lingerMs: 5, maxBytes: 64 * 1024 }),
           retry(),
           toKafka(sink),

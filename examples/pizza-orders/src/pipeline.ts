@@ -36,7 +36,7 @@ export function pizzaPipeline(
     serialize(topic, json<PizzaOrder>()),
     key((order) => order.storeId),
     traceRecords,
-    partition(sink.transport),
+    partition(sink),
     batch({ lingerMs: 5, maxBytes: 64 * 1024 }),
     compress(codec),
     retry({ deliveryTimeoutMs: 120_000 }),

@@ -248,7 +248,7 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
           serialize(job.topic, (line: ConsoleLine) => line.value, { headers: (line) => line.headers }),
           // Without parse.key or --key-field every key is null, as serialize leaves it: no copy of each record for it.
           job.reader.parseKey || job.keyField !== undefined ? key((line: ConsoleLine) => line.key) : identity,
-          partition(transport, { maxBlockMs: settings.maxBlockMs, metadataMaxAgeMs: settings.metadataMaxAgeMs, ...(partitioner === undefined ? {} : { partitioner }) }),
+          partition(sink, { maxBlockMs: settings.maxBlockMs, metadataMaxAgeMs: settings.metadataMaxAgeMs, ...(partitioner === undefined ? {} : { partitioner }) }),
           batch(job.sync ? { lingerMs: 0, maxRecords: 1 } : { lingerMs: settings.lingerMs, maxBytes: settings.batchBytes }),
           compress(settings.codec),
           retry({ attempts: settings.attempts, backoff: exponential(settings.retryBackoffMs, settings.retryBackoffMaxMs), deliveryTimeoutMs: settings.deliveryTimeoutMs }),

@@ -60,4 +60,4 @@ export {
   type DeadLettered,
   type DeliveryReport,
 } from './records.js'
-export type { AcksLevel, Transport, ProducerSession, ProducerSessionOptions, ProduceRequest, ProduceAck, WireRecord } from './transport.js'
+export type { AcksLevel, Transport, ProducerSession, ProducerSessionOptions, ProduceRequest, ProduceAck, WireRecord, PartitionCountOptions } from './transport.js'

@@ -81,7 +81,8 @@ describe('fromAsyncIterable / fromReadable', () => {
     const reports = await firstValueFrom(
       fromAsyncIterable(numbers(), sink).pipe(
         map((i): OutgoingRecord<number> => ({ ...toRecord(i), partition: undefined })),
-        partition(transport),
+        // The sink, not the transport: the two then share the wait for the first metadata.
+        partition(sink),
         tap(() => {
           if (readWhenPartitioned < 0) readWhenPartitioned = read
         }),

@@ -19,7 +19,7 @@ const EVENTS_PER_TURN = 256
  * @example
  * async function* orders() { for (let i = 0; i < 1e6; i++) yield { id: i } }
  * const sink = new KafkaSink(transport)
- * fromAsyncIterable(orders(), sink).pipe(serialize('orders', json()), partition(transport), batch(), toKafka(sink))
+ * fromAsyncIterable(orders(), sink).pipe(serialize('orders', json()), partition(sink), batch(), toKafka(sink))
  */
 export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | Iterable<T>, sink?: RoomSignal): Observable<T> {
   const open = openIterator(iterable)

@@ -31,6 +31,14 @@ export interface ProduceAck {
   readonly logAppendTime: number
 }
 
+/** How `partitionCount` is asked. */
+export interface PartitionCountOptions {
+  /** Longest wait for the answer (the caller's `max.block.ms`). */
+  readonly timeoutMs: number
+  /** A refresh of a count already known: no record waits for it (a sink does not pause its sources). */
+  readonly refresh?: boolean
+}
+
 /** Options for a producer session, fixed for its life. */
 export interface ProducerSessionOptions {
   /** Idempotent producer: the broker drops duplicates that retries create (needs acks -1). */
@@ -58,7 +66,7 @@ export interface Transport {
   /** The bootstrap servers, for messages. */
   readonly brokers: string
   /** Number of partitions of `topic`, from cluster metadata; rejects with `UnknownTopicError` or `KafkaConnectionError`. */
-  partitionCount(topic: string, options: { readonly timeoutMs: number }): Promise<number>
+  partitionCount(topic: string, options: PartitionCountOptions): Promise<number>
   /** Opens a producer session. */
   openProducer(options: ProducerSessionOptions): Promise<ProducerSession>
   /** Releases metadata connections. Sessions are closed by their owners. */

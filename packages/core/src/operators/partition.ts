@@ -4,9 +4,11 @@ import { functionOption, integerOption } from '../options.js'
 import { murmur2Partitioner, type Partitioner } from '../partitioners.js'
 import type { OutgoingRecord } from '../records.js'
 import type { Transport } from '../transport.js'
-import { trackMetadataLookup } from '../metadataGate.js'
 
-/** Where partition counts come from: a `Transport` (cluster metadata) or anything with the same method. */
+/**
+ * Where partition counts come from: a `KafkaSink` (which then pauses its pull sources while records wait
+ * for a topic's first metadata), a `Transport`, or anything with the same method.
+ */
 export type PartitionMetadata = Pick<Transport, 'partitionCount'>
 
 /** Options of `partition`. */
@@ -92,8 +94,7 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
         if (fetching.has(topic)) return
         fetching.add(topic)
         // Only a first lookup holds records; a refresh goes on in the background without pausing sources.
-        const lookup = metadata.partitionCount(topic, { timeoutMs: maxBlockMs })
-        if (!counts.has(topic)) trackMetadataLookup(metadata, lookup)
+        const lookup = metadata.partitionCount(topic, { timeoutMs: maxBlockMs, refresh: counts.has(topic) })
         lookup.then(
           (count) => {
             fetching.delete(topic)

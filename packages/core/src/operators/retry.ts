@@ -20,8 +20,8 @@ export interface RetryOptions {
 export const DEFAULT_RETRY_POLICY: RetryPolicy = retryPolicy({})
 
 /**
- * Gives each batch its retry policy; the sink carries it out, one attempt at a time per partition so
- * order holds under retries. When attempts run out or the deadline passes, the batch fails with the last
+ * Attaches a retry policy to each batch and does nothing else: the sink carries it out, one attempt at a
+ * time per partition so order holds under retries. When attempts run out or the deadline passes, the batch fails with the last
  * error (or `DeliveryTimeoutError`) and the sink's `onError` decides.
  *
  * @example

@@ -1,4 +1,3 @@
-import { metadataLookupsSettled } from '../metadataGate.js'
 import type { SinkInstrumentation } from './options.js'
 
 /**
@@ -29,14 +28,14 @@ export class SinkBudget {
   readonly #pullSources = new Set<{ stopRequested: boolean }>()
   /** Pull sources waiting for room (or for a stop). */
   #roomWaiters: Array<() => void> = []
+  /** First metadata lookups of topics under way: records wait for them inside `partition()`, so pull sources pause. */
+  readonly #lookups = new Set<Promise<void>>()
 
   constructor(
     /** Most bytes a push source may have waiting (`maxBufferedBytes`). */
     readonly maxBufferedBytes: number,
     /** Where pull sources pause (`pullAheadBytes`). */
     readonly pullAheadBytes: number,
-    /** The object `partition()` registers its first metadata lookups on (the sink's transport). */
-    readonly metadata: object,
     readonly instrumentation: SinkInstrumentation | undefined,
   ) {}
 
@@ -50,18 +49,30 @@ export class SinkBudget {
 
   /** True while the buffer is under `pullAheadBytes` and no first metadata lookup holds records. */
   hasRoom(): boolean {
-    return this.#buffered < this.pullAheadBytes && metadataLookupsSettled(this.metadata) === undefined
+    return this.#buffered < this.pullAheadBytes && this.#lookups.size === 0
   }
 
   /** Resolves once `hasRoom()` would be true, or `stop()` is. */
   async whenRoom(stop: () => boolean = () => this.#closing): Promise<void> {
     for (;;) {
       if (stop()) return
-      const lookups = metadataLookupsSettled(this.metadata)
-      if (lookups !== undefined) await lookups
+      if (this.#lookups.size > 0) await Promise.all(this.#lookups)
       else if (this.#buffered < this.pullAheadBytes) return
       else await new Promise<void>((resolve) => this.#roomWaiters.push(resolve))
     }
+  }
+
+  /** Pauses pull sources until `lookup` settles (a topic's first metadata, which records wait for). */
+  holdFor(lookup: Promise<unknown>): void {
+    const settled = lookup.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#lookups.add(settled)
+    void settled.then(() => {
+      this.#lookups.delete(settled)
+      this.#wake()
+    })
   }
 
   /** Takes `bytes` into the buffer; false when a push source would overrun `maxBufferedBytes` (pull sources pause instead). */

@@ -3,7 +3,7 @@ import { exponential, type Backoff } from '../backoff.js'
 import { InvalidOptionError, KafkaConnectionError, ProducerClosedError, messageOf } from '../errors.js'
 import { integerOption } from '../options.js'
 import type { DeliveryReport } from '../records.js'
-import type { ProducerSession, Transport } from '../transport.js'
+import type { PartitionCountOptions, ProducerSession, Transport } from '../transport.js'
 import type { SinkInput } from './batches.js'
 import { SinkBudget, type PullSourceHandle } from './budget.js'
 import { sinkConfig, type SinkConfig, type ToKafkaOptions } from './options.js'
@@ -30,7 +30,7 @@ export interface CloseResult {
  * @example
  * const sink = new KafkaSink(transport, { acks: 'all', maxBufferedBytes: 16 << 20 })
  * fromAsyncIterable(readOrders(), sink)
- *   .pipe(serialize('orders', json()), partition(transport), batch(), toKafka(sink))
+ *   .pipe(serialize('orders', json()), partition(sink), batch(), toKafka(sink))
  *   .subscribe({ complete: () => console.log(sink.stats) })
  */
 export class KafkaSink<T> {
@@ -50,7 +50,7 @@ export class KafkaSink<T> {
   ) {
     if (typeof transport?.openProducer !== 'function') throw new InvalidOptionError('toKafka.transport', 'a Transport', transport)
     this.config = sinkConfig(options)
-    this.#budget = new SinkBudget(this.config.maxBufferedBytes, this.config.pullAheadBytes, transport, this.config.instrumentation)
+    this.#budget = new SinkBudget(this.config.maxBufferedBytes, this.config.pullAheadBytes, this.config.instrumentation)
     this.#reconnectBackoff = exponential(this.config.reconnectBackoffMs, this.config.reconnectBackoffMaxMs)
   }
 
@@ -60,11 +60,26 @@ export class KafkaSink<T> {
   }
 
   /**
-   * True while the buffer is under `pullAheadBytes` and `partition()` is not holding records for a
-   * topic's first metadata from this sink's transport; pull sources read only then.
+   * True while the buffer is under `pullAheadBytes` and `partition(sink)` is not holding records for a
+   * topic's first metadata; pull sources read only then.
    */
   hasRoom(): boolean {
     return this.#budget.hasRoom()
+  }
+
+  /**
+   * A topic's partition count from the transport's metadata. Give the sink to `partition()` (rather than
+   * the transport) so that, while a topic's first lookup is under way and records wait for it, the pull
+   * sources feeding this sink pause: the two share this sink, not a hidden map.
+   *
+   * @example
+   * const sink = new KafkaSink(transport)
+   * fromAsyncIterable(lines, sink).pipe(serialize('t', string()), partition(sink), batch(), toKafka(sink))
+   */
+  partitionCount(topic: string, options: PartitionCountOptions): Promise<number> {
+    const lookup = this.transport.partitionCount(topic, { timeoutMs: options.timeoutMs })
+    if (options.refresh !== true) this.#budget.holdFor(lookup)
+    return lookup
   }
 
   /** Resolves once `hasRoom()` would be true, or the sink is closing. */
