@@ -7,6 +7,7 @@ import { KafkaSink } from './sink/kafkaSink.js'
 import { partition } from './operators/partition.js'
 import { MemoryTransport } from './testing/memoryTransport.js'
 import { InvalidOptionError } from './errors.js'
+import type { Transport } from './transport.js'
 import type { OutgoingRecord } from './records.js'
 
 const toRecord = (i: number): OutgoingRecord<number> => ({ topic: 't', key: null, value: Buffer.alloc(1000), headers: [], partition: i % 2, timestamp: 0, source: i })
@@ -67,7 +68,7 @@ describe('fromAsyncIterable / fromReadable', () => {
     expect(new KafkaSink(new MemoryTransport(), { maxBufferedBytes: 4096 }).config.pullAheadBytes).toBe(4096)
   })
 
-  it('pauses while partition() waits for a topic’s first metadata, so the source is not read into memory', async () => {
+  it('pauses while partition(sink) waits for a topic’s first metadata, so the source is not read into memory, whatever wraps the transport', async () => {
     let read = 0
     async function* numbers() {
       for (let i = 0; i < 5000; i++) {
@@ -75,7 +76,14 @@ describe('fromAsyncIterable / fromReadable', () => {
         yield i
       }
     }
-    const transport = new MemoryTransport({ topics: { t: 2 }, metadataLatencyMs: 50 })
+    const memory = new MemoryTransport({ topics: { t: 2 }, metadataLatencyMs: 50 })
+    // Wrapped, as an application may (to log, say): the pause must not depend on the object's identity.
+    const transport: Transport = {
+      brokers: memory.brokers,
+      partitionCount: (topic, options) => memory.partitionCount(topic, options),
+      openProducer: (options) => memory.openProducer(options),
+      close: () => memory.close(),
+    }
     const sink = new KafkaSink<number>(transport)
     let readWhenPartitioned = -1
     const reports = await firstValueFrom(
