@@ -88,25 +88,32 @@ class WireTransport implements Transport, SessionTransport {
 
   async partitionCount(topic: string, options: { readonly timeoutMs: number }): Promise<number> {
     const { timeoutMs } = options
-    // A request still unanswered at the deadline: no broker answered, which says nothing more.
+    // A request still unanswered at the deadline says nothing about the topic: what the attempts before it
+    // learned (`learned`) makes the error, so a topic missing all along is still named as missing.
     const outOfTime = new Error('partitionCount deadline')
+    let learned: unknown
     return untilDeadline({
       timeoutMs,
       backoff: exponential(50, 1000),
       attempt: async (deadline) => {
-        const remaining = deadline - Date.now()
-        const metadata = await withTimeout(this.#fetchMetadata([topic], remaining), remaining, () => outOfTime)
-        const described = metadata.topics.find((t) => t.name === topic)
-        if (described !== undefined && described.errorCode === 0 && described.partitions.length > 0) return described.partitions.length
-        const code = kafkaErrorCode(described?.errorCode ?? 3)
-        if (!code.retriable) throw new ProduceError(`Metadata for topic "${topic}" refused: ${code.name}`, code.name, { topic, retriable: false })
-        throw new UnknownTopicError(topic, { retriable: true })
+        try {
+          const remaining = deadline - Date.now()
+          const metadata = await withTimeout(this.#fetchMetadata([topic], remaining), remaining, () => outOfTime)
+          const described = metadata.topics.find((t) => t.name === topic)
+          if (described !== undefined && described.errorCode === 0 && described.partitions.length > 0) return described.partitions.length
+          const code = kafkaErrorCode(described?.errorCode ?? 3)
+          if (!code.retriable) throw new ProduceError(`Metadata for topic "${topic}" refused: ${code.name}`, code.name, { topic, retriable: false })
+          throw new UnknownTopicError(topic, { retriable: true })
+        } catch (error) {
+          if (error !== outOfTime) learned = error
+          throw error
+        }
       },
       // Java's producer says the same after max.block.ms: the topic was not in metadata, or no broker answered.
-      onDeadline: (lastError) =>
-        lastError instanceof UnknownTopicError
-          ? new UnknownTopicError(topic, { retriable: false, cause: lastError, waitedMs: timeoutMs, creationAsked: this.#options.allowAutoTopicCreation })
-          : this.#unreachable(timeoutMs, lastError === outOfTime ? undefined : lastError),
+      onDeadline: () =>
+        learned instanceof UnknownTopicError
+          ? new UnknownTopicError(topic, { retriable: false, cause: learned, waitedMs: timeoutMs, creationAsked: this.#options.allowAutoTopicCreation })
+          : this.#unreachable(timeoutMs, learned),
     })
   }
 
