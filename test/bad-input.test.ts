@@ -51,7 +51,7 @@ describe.each(TRANSPORT_NAMES)('bad input mixed with good (real broker, %s trans
         key((e: Event) => (e.kind === 'bad-key' ? ({ not: 'a key' } as unknown as string) : `k${e.seq % 11}`), undefined, { onError: (error) => serializationErrors.push(error) }),
         partition(transport),
         batch({ lingerMs: 5 }),
-        toKafka(transport, { onError: 'report', maxRequestBytes: 1_048_576 }),
+        toKafka(transport, { onError: 'report' }),
         toArray(),
       ),
     ).finally(() => transport.close())

@@ -111,6 +111,7 @@ describe.each(TRANSPORT_NAMES)('the ledger when a stage fails, on the %s transpo
     const real = makeTransport(name, { brokers: brokers().split(',') })
     const buggy: Transport = {
       brokers: real.brokers,
+      maxRequestBytes: real.maxRequestBytes,
       partitionCount: (t, options) => real.partitionCount(t, options),
       close: () => real.close(),
       openProducer: async (options) => {

@@ -38,7 +38,7 @@ afterAll(async () => {
 
 /** Sends `events` one by one, each emitted inside `emitContext(i)`, through a traced pipeline; resolves with the reports. */
 async function sendTraced(topic: string, events: Click[], emitContext: (i: number) => ReturnType<typeof context.active>, maxRequestBytes?: number): Promise<DeliveryReport<Click>[]> {
-  const transport = kafkajsTransport({ brokers: brokers().split(',') })
+  const transport = kafkajsTransport({ brokers: brokers().split(','), ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }) })
   const tracing = kafkaTracing<Click>({ tracerProvider, meterProvider, recordMessageKey: true })
   const input = new Subject<Click>()
   const done = firstValueFrom(
@@ -48,7 +48,7 @@ async function sendTraced(topic: string, events: Click[], emitContext: (i: numbe
       tracing.records(),
       partition(transport),
       batch({ lingerMs: 20 }),
-      toKafka(transport, { onError: 'report', instrumentation: tracing.instrumentation, ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }) }),
+      toKafka(transport, { onError: 'report', instrumentation: tracing.instrumentation }),
       toArray(),
     ),
   )

@@ -153,9 +153,10 @@ describe.each(TRANSPORT_NAMES)('the operator chain against a real broker (%s tra
 
   it('fails with a clear error naming the address when the broker is unreachable, within the configured bound', async () => {
     const unreachable = makeTransport(transportName, { brokers: ['127.0.0.1:1'], connectionTimeout: 500 })
+    const sink = new KafkaSink<Order>(unreachable, { maxBlockMs: 3_000 })
     const started = Date.now()
     const error = await firstValueFrom(
-      from(orders(3)).pipe(serialize('nowhere', json<Order>()), partition(unreachable, { maxBlockMs: 3_000 }), batch(), toKafka(unreachable, { maxBlockMs: 3_000 })),
+      from(orders(3)).pipe(serialize('nowhere', json<Order>()), partition(sink), batch(), toKafka(sink)),
     ).catch((e: unknown) => e)
     const elapsed = Date.now() - started
     await unreachable.close()
@@ -166,9 +167,11 @@ describe.each(TRANSPORT_NAMES)('the operator chain against a real broker (%s tra
   })
 
   it('fails with UnknownTopicError, within maxBlockMs, for a topic that does not exist', async () => {
+    const sink = new KafkaSink<Order>(transport, { maxBlockMs: 2_000 })
     const started = Date.now()
     const error = await firstValueFrom(
-      from(orders(2)).pipe(serialize(uniqueTopic('missing'), json<Order>()), partition(transport, { maxBlockMs: 2_000 }), batch(), toKafka(transport)),
+      // max.block.ms is the sink's: partition(sink) waits its maxBlockMs.
+      from(orders(2)).pipe(serialize(uniqueTopic('missing'), json<Order>()), partition(sink), batch(), toKafka(sink)),
     ).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(UnknownTopicError)
     // The suite's broker has auto-creation off: the message says how long it waited and why the topic is still missing.

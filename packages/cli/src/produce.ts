@@ -12,7 +12,6 @@ import {
   fromAsyncIterable,
   isLegalTopicName,
   key,
-  messageOf,
   partition,
   retry,
   serialize,
@@ -21,6 +20,7 @@ import {
   type Partitioner,
   type TopicflowError,
 } from '@topicflow/core'
+import { messageOf } from '@topicflow/core/internal'
 import { wireTransport } from '@topicflow/wire'
 import { helpText, keyValue, parseOptions, UsageError, type OptionSpec, type ParsedOptions } from './args.js'
 import { LineParseError, lineReaderConfig, lineRecord, splitLines, type ConsoleLine, type LineReaderConfig } from './lineReader.js'
@@ -174,6 +174,7 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
     ...settings.client,
     connectionTimeout: Math.min(settings.requestTimeoutMs, 10_000),
     requestTimeout: settings.requestTimeoutMs,
+    maxRequestBytes: settings.maxRequestBytes,
   })
   const summary: ProduceSummary = { read: 0, delivered: 0, failed: 0, skipped: 0, handedBack: 0, firstError: undefined }
   const startedAt = Date.now()
@@ -206,7 +207,6 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
       idempotence: settings.idempotence,
       maxBufferedBytes: settings.bufferMemory,
       requestTimeoutMs: settings.requestTimeoutMs,
-      maxRequestBytes: settings.maxRequestBytes,
       maxBlockMs: settings.maxBlockMs,
       reconnectBackoffMs: settings.reconnectBackoffMs,
       reconnectBackoffMaxMs: settings.reconnectBackoffMaxMs,
@@ -248,7 +248,7 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
           serialize(job.topic, (line: ConsoleLine) => line.value, { headers: (line) => line.headers }),
           // Without parse.key or --key-field every key is null, as serialize leaves it: no copy of each record for it.
           job.reader.parseKey || job.keyField !== undefined ? key((line: ConsoleLine) => line.key) : identity,
-          partition(sink, { maxBlockMs: settings.maxBlockMs, metadataMaxAgeMs: settings.metadataMaxAgeMs, ...(partitioner === undefined ? {} : { partitioner }) }),
+          partition(sink, { metadataMaxAgeMs: settings.metadataMaxAgeMs, ...(partitioner === undefined ? {} : { partitioner }) }),
           batch(job.sync ? { lingerMs: 0, maxRecords: 1 } : { lingerMs: settings.lingerMs, maxBytes: settings.batchBytes }),
           compress(settings.codec),
           retry({ attempts: settings.attempts, backoff: exponential(settings.retryBackoffMs, settings.retryBackoffMaxMs), deliveryTimeoutMs: settings.deliveryTimeoutMs }),

@@ -37,8 +37,6 @@ export {
   DeliveryTimeoutError,
   DeliveryFailedError,
   ProducerClosedError,
-  // Internal (@topicflow/core/internal); here only until packages/cli/src/produce.ts imports it from there.
-  messageOf,
   type ErrorContext,
 } from './errors.js'
 export {

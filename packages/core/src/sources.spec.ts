@@ -80,6 +80,7 @@ describe('fromAsyncIterable / fromReadable', () => {
     // Wrapped, as an application may (to log, say): the pause must not depend on the object's identity.
     const transport: Transport = {
       brokers: memory.brokers,
+      maxRequestBytes: memory.maxRequestBytes,
       partitionCount: (topic, options) => memory.partitionCount(topic, options),
       openProducer: (options) => memory.openProducer(options),
       close: () => memory.close(),

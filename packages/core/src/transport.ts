@@ -31,10 +31,13 @@ export interface ProduceAck {
   readonly logAppendTime: number
 }
 
+/** Java's `max.block.ms` default: how long `partitionCount` waits when the caller gives no bound. */
+export const DEFAULT_MAX_BLOCK_MS = 60_000
+
 /** How `partitionCount` is asked. */
 export interface PartitionCountOptions {
-  /** Longest wait for the answer (the caller's `max.block.ms`). */
-  readonly timeoutMs: number
+  /** Longest wait for the answer: the sink's `maxBlockMs` (Java's `max.block.ms`). Default 60000, Java's. */
+  readonly timeoutMs?: number
   /** A refresh of a count already known: no record waits for it (a sink does not pause its sources). */
   readonly refresh?: boolean
 }
@@ -65,6 +68,11 @@ export interface ProducerSession {
 export interface Transport {
   /** The bootstrap servers, for messages. */
   readonly brokers: string
+  /**
+   * Largest produce request, in bytes (Java's `max.request.size`; the transport owns it): the sink fails
+   * a record larger than this before sending it and merges queued batches up to it.
+   */
+  readonly maxRequestBytes: number
   /** Number of partitions of `topic`, from cluster metadata; rejects with `UnknownTopicError` or `KafkaConnectionError`. */
   partitionCount(topic: string, options: PartitionCountOptions): Promise<number>
   /** Opens a producer session. */

@@ -8,12 +8,13 @@ import {
   type HeaderValue,
   type ProduceAck,
   type ProduceRequest,
+  type PartitionCountOptions,
   type ProducerSession,
   type ProducerSessionOptions,
   type RecordHeaders,
   type Transport,
 } from '@topicflow/core'
-import { untilDeadline, withTimeout } from '@topicflow/core/internal'
+import { DEFAULT_MAX_BLOCK_MS, integerOption, untilDeadline, withTimeout } from '@topicflow/core/internal'
 import { registerCodecs } from './codecs.js'
 import { fromKafkajsError } from './errors.js'
 
@@ -35,6 +36,8 @@ export interface KafkajsTransportOptions extends KafkaConfig {
    * producer and kafkajs's own producer get from their metadata requests. Default true.
    */
   readonly allowAutoTopicCreation?: boolean
+  /** Largest produce request (Java's `max.request.size`): the sink fails a larger record before sending it. Default 1048576. */
+  readonly maxRequestBytes?: number
 }
 
 /**
@@ -58,20 +61,22 @@ export function kafkajsTransport(options: KafkajsTransportOptions): Transport {
 
 class KafkajsTransport implements Transport {
   readonly brokers: string
+  readonly maxRequestBytes: number
   readonly #kafka: InstanceType<typeof Kafka>
   readonly #autoCreate: boolean
   #admin: Promise<Admin> | undefined
 
   constructor(options: KafkajsTransportOptions) {
     registerCodecs()
-    const { allowAutoTopicCreation = true, ...config } = options
+    const { allowAutoTopicCreation = true, maxRequestBytes = 1024 * 1024, ...config } = options
+    this.maxRequestBytes = integerOption('kafkajsTransport.maxRequestBytes', maxRequestBytes, 1024 * 1024, 1024)
     this.brokers = Array.isArray(config.brokers) ? config.brokers.join(',') : '(brokers from a function)'
     this.#autoCreate = allowAutoTopicCreation
     this.#kafka = new Kafka({ clientId: 'topicflow', logLevel: logLevel.NOTHING, ...config })
   }
 
-  async partitionCount(topic: string, options: { readonly timeoutMs: number }): Promise<number> {
-    const { timeoutMs } = options
+  async partitionCount(topic: string, options: PartitionCountOptions = {}): Promise<number> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_MAX_BLOCK_MS
     const backoff = exponential(100, 1000)
     // The attempt after which the topic was created (as the broker would have): the next one looks at once.
     let createdAfter: number | undefined

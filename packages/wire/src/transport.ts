@@ -5,11 +5,12 @@ import {
   TopicflowError,
   UnknownTopicError,
   exponential,
+  type PartitionCountOptions,
   type ProducerSession,
   type ProducerSessionOptions,
   type Transport,
 } from '@topicflow/core'
-import { messageOf, untilDeadline, withTimeout } from '@topicflow/core/internal'
+import { DEFAULT_MAX_BLOCK_MS, messageOf, untilDeadline, withTimeout } from '@topicflow/core/internal'
 import { API, BrokerConnection } from './connection.js'
 import { kafkaErrorCode } from './kafkaErrors.js'
 import { initProducerIdRequest, metadataRequest, readInitProducerId, readMetadata, type MetadataResponse } from './messages.js'
@@ -33,7 +34,11 @@ export interface WireTransportOptions {
   readonly requestTimeout?: number
   /** A topic that does not exist is created by the broker on first metadata request, if the broker allows it. Default true. */
   readonly allowAutoTopicCreation?: boolean
-  /** Batches for one broker that are ready together go out in one produce request up to this size (Java's `max.request.size`). Default 1 MiB. */
+  /**
+   * Largest produce request (Java's `max.request.size`, owned by the transport): batches for one broker
+   * that are ready together go out in one request up to this size, and the sink fails a larger record
+   * before sending it. Default 1 MiB.
+   */
   readonly maxRequestBytes?: number
 }
 
@@ -86,8 +91,8 @@ class WireTransport implements Transport, SessionTransport {
     }
   }
 
-  async partitionCount(topic: string, options: { readonly timeoutMs: number }): Promise<number> {
-    const { timeoutMs } = options
+  async partitionCount(topic: string, options: PartitionCountOptions = {}): Promise<number> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_MAX_BLOCK_MS
     // A request still unanswered at the deadline says nothing about the topic: what the attempts before it
     // learned (`learned`) makes the error, so a topic missing all along is still named as missing.
     const outOfTime = new Error('partitionCount deadline')

@@ -17,8 +17,6 @@ export interface PartitionOptions {
   readonly partitioner?: Partitioner
   /** Partition counts older than this are refreshed in the background (Java's `metadata.max.age.ms`). Default 300000. */
   readonly metadataMaxAgeMs?: number
-  /** Longest wait for a topic's first metadata before the stream errors (Java's `max.block.ms`). Default 60000. */
-  readonly maxBlockMs?: number
   /** Clock for the metadata's age; tests pass a virtual one. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike
 }
@@ -26,8 +24,8 @@ export interface PartitionOptions {
 /**
  * Sets each record's partition from the topic's partition count (cluster metadata, cached and refreshed)
  * and the partitioner. Records that already carry a partition keep it if it exists. Records wait, in
- * order, while a topic's first metadata is fetched; if it cannot be had within `maxBlockMs` the stream
- * errors with `UnknownTopicError` or `KafkaConnectionError` carrying the waiting events. A partitioner
+ * order, while a topic's first metadata is fetched; if it cannot be had within the sink's `maxBlockMs`
+ * (Java's `max.block.ms`; 60 s when given a bare transport) the stream errors with `UnknownTopicError` or `KafkaConnectionError` carrying the waiting events. A partitioner
  * that throws ends the stream with its error, naming that record's event and those waiting behind it
  * (`batch` downstream flushes what it holds first, so the sink settles those).
  *
@@ -42,7 +40,9 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
   }
   const partitioner = options.partitioner === undefined ? murmur2Partitioner() : functionOption<Partitioner>('partition.partitioner', options.partitioner)
   const metadataMaxAgeMs = integerOption('partition.metadataMaxAgeMs', options.metadataMaxAgeMs, 300_000, 0)
-  const maxBlockMs = integerOption('partition.maxBlockMs', options.maxBlockMs, 60_000, 1)
+  if ((options as { maxBlockMs?: unknown }).maxBlockMs !== undefined) {
+    throw new InvalidOptionError('partition.maxBlockMs', "no value: max.block.ms belongs to the sink (partition(sink) waits its maxBlockMs)", (options as { maxBlockMs?: unknown }).maxBlockMs)
+  }
   const scheduler = options.scheduler ?? asyncScheduler
 
   return (source) =>
@@ -94,7 +94,7 @@ export function partition<T>(metadata: PartitionMetadata, options: PartitionOpti
         if (fetching.has(topic)) return
         fetching.add(topic)
         // Only a first lookup holds records; a refresh goes on in the background without pausing sources.
-        const lookup = metadata.partitionCount(topic, { timeoutMs: maxBlockMs, refresh: counts.has(topic) })
+        const lookup = metadata.partitionCount(topic, { refresh: counts.has(topic) })
         lookup.then(
           (count) => {
             fetching.delete(topic)

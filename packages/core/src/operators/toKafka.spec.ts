@@ -209,10 +209,10 @@ describe('toKafka', () => {
     expect(transport.records('t', 0).map((r) => r.value?.toString()[0])).toEqual(['a', 'b', 'c'])
   })
 
-  it('fails records over maxRequestBytes before sending them and sends the rest', async () => {
-    const transport = memory()
+  it("fails records over the transport's maxRequestBytes before sending them and sends the rest", async () => {
+    const transport = memory({ maxRequestBytes: 4096 })
     const big = record('big', 0, 5000)
-    const reports = await run(from([record('a'), big, record('b')]), transport, { maxRequestBytes: 4096, onError: 'report' })
+    const reports = await run(from([record('a'), big, record('b')]), transport, { onError: 'report' })
     expect(reports.map((r) => `${r.source}:${r.status}`).sort()).toEqual(['a:delivered', 'b:delivered', 'big:failed'])
     expect(transport.requests.every((r) => r.records.every((w) => w.value !== big.value))).toBe(true)
   })
@@ -255,6 +255,7 @@ describe('toKafka', () => {
   it('fails with KafkaConnectionError naming the brokers when no producer can be opened', async () => {
     const transport: Transport = {
       brokers: '127.0.0.1:1',
+      maxRequestBytes: 1 << 20,
       partitionCount: async () => 1,
       openProducer: () => Promise.reject(new Error('ECONNREFUSED')),
       close: async () => undefined,
@@ -315,6 +316,8 @@ describe('toKafka', () => {
     expect(() => toKafka(transport, { maxBufferedBytes: 10 })).toThrow(/toKafka\.maxBufferedBytes/)
     expect(() => toKafka(transport, { pullAheadBytes: 0 })).toThrow(/toKafka\.pullAheadBytes/)
     expect(() => toKafka(transport, { onError: 'ignore' as 'fail' })).toThrow(/toKafka\.onError/)
+    // max.request.size belongs to the transport: the sink refuses it, naming the owner.
+    expect(() => toKafka(transport, { maxRequestBytes: 4096 } as ToKafkaOptions)).toThrow(/toKafka\.maxRequestBytes.*belongs to the transport/)
     expect(() => toKafka({} as Transport)).toThrow(InvalidOptionError)
     expect(Object.isFrozen(new KafkaSink(transport).config)).toBe(true)
   })

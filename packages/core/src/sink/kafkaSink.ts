@@ -76,8 +76,9 @@ export class KafkaSink<T> {
    * const sink = new KafkaSink(transport)
    * fromAsyncIterable(lines, sink).pipe(serialize('t', string()), partition(sink), batch(), toKafka(sink))
    */
-  partitionCount(topic: string, options: PartitionCountOptions): Promise<number> {
-    const lookup = this.transport.partitionCount(topic, { timeoutMs: options.timeoutMs })
+  partitionCount(topic: string, options: PartitionCountOptions = {}): Promise<number> {
+    // The sink owns max.block.ms: its bound, whatever the caller asked.
+    const lookup = this.transport.partitionCount(topic, { timeoutMs: this.config.maxBlockMs })
     if (options.refresh !== true) this.#budget.holdFor(lookup)
     return lookup
   }
@@ -152,6 +153,7 @@ export class KafkaSink<T> {
         const run = new SinkRun<T>(
           {
             config: this.config,
+            maxRequestBytes: this.transport.maxRequestBytes,
             openSession: () => this.#openSession(),
             stats: this.stats,
             budget: this.#budget,

@@ -26,11 +26,10 @@ export interface ToKafkaOptions {
   readonly onError?: 'fail' | 'report'
   /** How long the broker may wait for replicas, and the client for the answer (`request.timeout.ms`). Default 30000. */
   readonly requestTimeoutMs?: number
-  /** Largest produce request; a larger record fails with RecordTooLargeError (`max.request.size`). Default 1048576. */
-  readonly maxRequestBytes?: number
   /**
-   * Longest wait to connect at the start (`max.block.ms`); also how long a failed run waits for its pull
-   * sources to stop and for what the operators hold to flush, so that it can name every event. Default 60000.
+   * Java's `max.block.ms`, owned here: the longest wait to connect at the start and for a topic's first
+   * metadata in `partition(sink)`; also how long a failed run waits for its pull sources to stop and for
+   * what the operators hold to flush, so that it can name every event. Default 60000.
    */
   readonly maxBlockMs?: number
   /**
@@ -72,7 +71,6 @@ export interface SinkConfig {
   readonly onBufferFull: 'error' | 'drop'
   readonly onError: 'fail' | 'report'
   readonly requestTimeoutMs: number
-  readonly maxRequestBytes: number
   readonly maxBlockMs: number
   readonly reconnectBackoffMs: number
   readonly reconnectBackoffMaxMs: number
@@ -87,6 +85,9 @@ export function sinkConfig(options: ToKafkaOptions): SinkConfig {
   const idempotence = options.idempotence ?? acks === -1
   if (typeof idempotence !== 'boolean') throw new InvalidOptionError('toKafka.idempotence', 'a boolean', idempotence)
   if (idempotence && acks !== -1) throw new InvalidOptionError('toKafka.idempotence', 'false unless acks is "all" (idempotence needs acks=all)', idempotence)
+  if ((options as { maxRequestBytes?: unknown }).maxRequestBytes !== undefined) {
+    throw new InvalidOptionError('toKafka.maxRequestBytes', "no value: max.request.size belongs to the transport (its maxRequestBytes option)", (options as { maxRequestBytes?: unknown }).maxRequestBytes)
+  }
   const maxBufferedBytes = integerOption('toKafka.maxBufferedBytes', options.maxBufferedBytes, 32 * 1024 * 1024, 1024)
   const reconnectBackoffMs = integerOption('toKafka.reconnectBackoffMs', options.reconnectBackoffMs, 50, 0)
   return Object.freeze({
@@ -97,7 +98,6 @@ export function sinkConfig(options: ToKafkaOptions): SinkConfig {
     onBufferFull: oneOfOption('toKafka.onBufferFull', options.onBufferFull, 'error', ['error', 'drop'] as const),
     onError: oneOfOption('toKafka.onError', options.onError, 'fail', ['fail', 'report'] as const),
     requestTimeoutMs: integerOption('toKafka.requestTimeoutMs', options.requestTimeoutMs, 30_000, 1),
-    maxRequestBytes: integerOption('toKafka.maxRequestBytes', options.maxRequestBytes, 1_048_576, 1024),
     maxBlockMs: integerOption('toKafka.maxBlockMs', options.maxBlockMs, 60_000, 1),
     reconnectBackoffMs,
     reconnectBackoffMaxMs: integerOption('toKafka.reconnectBackoffMaxMs', options.reconnectBackoffMaxMs, Math.max(1000, reconnectBackoffMs), reconnectBackoffMs),

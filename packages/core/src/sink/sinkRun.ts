@@ -17,6 +17,8 @@ import { RecordSettler, type SinkStats } from './settle.js'
 /** What a run shares with its sink. */
 export interface RunContext {
   readonly config: SinkConfig
+  /** The transport's `max.request.size`. */
+  readonly maxRequestBytes: number
   /** Opens a producer session for the run (its errors typed as the sink reports them). */
   readonly openSession: () => Promise<ProducerSession>
   readonly stats: SinkStats
@@ -115,7 +117,7 @@ export class SinkRun<T> {
       return
     }
     const { config, budget } = this.context
-    const { kept, tooLarge } = oversizedApart(incoming, config.maxRequestBytes)
+    const { kept, tooLarge } = oversizedApart(incoming, this.context.maxRequestBytes)
     for (const { batch, error } of tooLarge) this.#fail(batch, error)
     if (kept === undefined || !this.#sending) return this.#maybeComplete()
     if (!budget.reserve(kept.sizeBytes)) {
@@ -135,7 +137,7 @@ export class SinkRun<T> {
   /** Sends the lane's next batch if none is in flight. */
   #pump(lane: PartitionLane<T>): void {
     if (!this.#sending) return
-    const next = lane.takeNext(this.context.config.maxRequestBytes)
+    const next = lane.takeNext(this.context.maxRequestBytes)
     if (next === undefined) return
     this.#inFlight++
     void deliverBatch(next, {

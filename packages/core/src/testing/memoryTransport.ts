@@ -12,6 +12,8 @@ export interface MemoryTransportOptions {
   readonly metadataLatencyMs?: number
   /** Called before each request is stored; throw to make it fail (inject broker errors in tests). */
   readonly beforeSend?: (request: ProduceRequest, attempt: number) => void
+  /** Largest produce request (`max.request.size`). Default 1048576. */
+  readonly maxRequestBytes?: number
   /** Clock of the latencies; a `VirtualScheduler` runs them in virtual time. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike
 }
@@ -22,6 +24,9 @@ export interface MemoryTransportOptions {
  */
 export class MemoryTransport implements Transport {
   readonly brokers = 'memory'
+  get maxRequestBytes(): number {
+    return this.options.maxRequestBytes ?? 1024 * 1024
+  }
   /** Every request received, in order, including failed ones. */
   readonly requests: ProduceRequest[] = []
   /** The most requests in flight at once for one topic-partition (the sink promises 1). */
