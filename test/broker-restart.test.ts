@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
+import { createTopicsAndWait } from '@topicflow/kafkajs'
 import type { KafkaCluster } from '@topicflow/testkit'
 import { startOwnCluster, uniqueTopic } from './support.js'
 
@@ -21,7 +22,7 @@ async function createTopic(topic: string, partitions: number): Promise<void> {
   const admin = new kafkajs.Kafka({ brokers: cluster!.bootstrapServers.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin()
   await admin.connect()
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] })
+    await createTopicsAndWait(admin, { topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] })
   } finally {
     await admin.disconnect()
   }

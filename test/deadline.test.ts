@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Subject } from 'rxjs'
 import kafkajs from 'kafkajs'
+import { createTopicsAndWait } from '@topicflow/kafkajs'
 import { batch, DeliveryTimeoutError, json, KafkaSink, partition, retry, serialize, toKafka, type DeliveryReport } from '@topicflow/core'
 import type { KafkaCluster } from '@topicflow/testkit'
 import { makeTransport, startOwnCluster, TRANSPORT_NAMES, type TransportName } from './support.js'
@@ -12,7 +13,7 @@ beforeAll(async () => {
   cluster = await startOwnCluster({ brokers: 1 })
   const admin = new kafkajs.Kafka({ brokers: cluster.bootstrapServers.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin()
   await admin.connect()
-  await admin.createTopics({ topics: TRANSPORT_NAMES.flatMap((name) => [`deadline-${name}`, `comeback-${name}`]).map((topic) => ({ topic, numPartitions: 2 })), waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: TRANSPORT_NAMES.flatMap((name) => [`deadline-${name}`, `comeback-${name}`]).map((topic) => ({ topic, numPartitions: 2 })) })
   await admin.disconnect()
 }, 240_000)
 afterAll(async () => cluster?.stop())

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
+import { createTopicsAndWait } from '@topicflow/kafkajs'
 import { batch, fromAsyncIterable, json, KafkaSink, key, partition, retry, serialize, toKafka, type AcksLevel } from '@topicflow/core'
 import type { KafkaCluster } from '@topicflow/testkit'
 import { makeTransport, startOwnCluster, TRANSPORT_NAMES, type TransportName } from './support.js'
@@ -28,23 +29,6 @@ async function admin<V>(use: (admin: kafkajs.Admin) => Promise<V>): Promise<V> {
     return await use(client)
   } finally {
     await client.disconnect()
-  }
-}
-
-/**
- * Creates a topic of 6 partitions, replication factor 3, and waits until every partition has a leader.
- * kafkajs's own `waitForLeaders` gives up on the first UNKNOWN_TOPIC_OR_PARTITION ("This server does not
- * host this topic-partition") from a broker that has not applied the new topic yet, which a loaded machine
- * sees: ask again instead, for up to 60 s.
- */
-async function createReplicatedTopic(topic: string): Promise<void> {
-  await admin((a) => a.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 3 }] }))
-  for (const deadline = Date.now() + 60_000; ; ) {
-    const metadata = await admin((a) => a.fetchTopicMetadata({ topics: [topic] })).catch(() => undefined)
-    const partitions = metadata?.topics[0]?.partitions ?? []
-    if (partitions.length === 6 && partitions.every((p) => p.leader >= 0)) return
-    if (Date.now() > deadline) throw new Error(`${topic}: no leader for every partition within 60 s`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
 
@@ -83,7 +67,7 @@ function readAll(topic: string): Promise<Array<{ partition: number; key: string;
 /** Produces RECORDS keyed events while the busiest leader is SIGKILLed and restarted twice; returns what landed. */
 async function produceThroughFailover(acks: AcksLevel | 'all', transportName: TransportName) {
   const topic = `failover-${transportName}-acks-${acks}-${Date.now()}`
-  await createReplicatedTopic(topic)
+  await admin((a) => createTopicsAndWait(a, { topics: [{ topic, numPartitions: 6, replicationFactor: 3 }] }))
   const transport = makeTransport(transportName, { brokers: cluster!.bootstrapServers.split(','), connectionTimeout: 1000 })
   const sink = new KafkaSink<Event>(transport, { acks, onError: 'report', requestTimeoutMs: 5000 })
   let read = 0
@@ -152,7 +136,7 @@ describe('failover: the leader SIGKILLed twice mid-stream (3 real brokers)', () 
   it('topicflow produce with acks all and idempotence keeps the same guarantees (retries at the Java producer default)', async () => {
     const topic = `failover-cli-${Date.now()}`
     const lines = 100_000
-    await createReplicatedTopic(topic)
+    await admin((a) => createTopicsAndWait(a, { topics: [{ topic, numPartitions: 6, replicationFactor: 3 }] }))
     const cli = fileURLToPath(new URL('../packages/cli/bin/topicflow.js', import.meta.url))
     const child = spawn(process.execPath, [
       cli, 'produce',

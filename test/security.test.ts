@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { firstValueFrom, from, toArray } from 'rxjs'
 import kafkajs from 'kafkajs'
+import { createTopicsAndWait } from '@topicflow/kafkajs'
 import { batch, json, KafkaConnectionError, partition, serialize, toKafka } from '@topicflow/core'
 import type { KafkaCluster } from '@topicflow/testkit'
 import { makeTransport, startOwnCluster, TRANSPORT_NAMES, type TransportName } from './support.js'
@@ -16,7 +17,7 @@ beforeAll(async () => {
   cluster = await startOwnCluster({ brokers: 1, secure: { scramUsers: { [USER]: PASSWORD } } })
   const admin = new kafkajs.Kafka({ brokers: cluster.bootstrapServers.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin()
   await admin.connect()
-  await admin.createTopics({ topics: [{ topic: 'secured', numPartitions: 2 }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic: 'secured', numPartitions: 2 }] })
   await admin.disconnect()
 }, 240_000)
 afterAll(async () => cluster?.stop())

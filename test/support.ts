@@ -5,7 +5,7 @@ import { inject } from 'vitest'
 import kafkajs from 'kafkajs'
 import { runKafkaTool, startKafka, type KafkaCluster, type StartKafkaOptions } from '@topicflow/testkit'
 import type { Transport } from '@topicflow/core'
-import { kafkajsTransport } from '@topicflow/kafkajs'
+import { createTopicsAndWait, kafkajsTransport } from '@topicflow/kafkajs'
 import { wireTransport, type WireTransportOptions } from '@topicflow/wire'
 
 /** The installed `topicflow` command (bin/, which runs dist/bin.js). */
@@ -105,8 +105,7 @@ export async function createTopic(topic: string, numPartitions: number, configEn
   const admin = kafka.admin()
   await admin.connect()
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
+    await createTopicsAndWait(admin, {
       topics: [{ topic, numPartitions, replicationFactor: 1, configEntries: Object.entries(configEntries).map(([name, value]) => ({ name, value })) }],
     })
   } finally {

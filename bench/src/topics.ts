@@ -1,4 +1,5 @@
 import kafkajs from 'kafkajs'
+import { createTopicsAndWait } from '@topicflow/kafkajs'
 
 /** Partitions of every topic the benchmark writes. */
 export const PARTITIONS = 6
@@ -47,7 +48,7 @@ export async function inFreshTopic<R>(
 ): Promise<{ result: R; landed: number; topic: string }> {
   const topic = `bench-${name.replace(/\W+/g, '-')}-${Date.now()}`
   await step(`creating ${topic}`, () =>
-    bench.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, ...(replicationFactor === undefined ? {} : { replicationFactor }) }], waitForLeaders: true }),
+    createTopicsAndWait(bench.admin, { topics: [{ topic, numPartitions: PARTITIONS, ...(replicationFactor === undefined ? {} : { replicationFactor }) }] }),
   )
   try {
     await step(`priming ${topic}`, () =>

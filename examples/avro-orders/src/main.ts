@@ -47,8 +47,10 @@ async function main(): Promise<void> {
     const topic = `avro-orders-${Date.now()}`
     const admin = new kafkajs.Kafka({ brokers, clientId: 'avro-orders-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
     await admin.connect()
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] })
     await admin.disconnect()
+    // Wait until the broker lists it (kafkajs's waitForLeaders gives up on a broker that has not applied it yet).
+    await transport.partitionCount(topic, { timeoutMs: 60_000 })
 
     const values = await avroSerializer<Order>({ registry: registry.url, topic, schemaFile: fileURLToPath(new URL('order.avsc', import.meta.url)) })
     const keys = await avroSerializer<string>({ registry: registry.url, topic, schema: { type: 'string' }, isKey: true })

@@ -5,7 +5,7 @@
  */
 import kafkajs from 'kafkajs'
 import { KafkaSink } from '@topicflow/core'
-import { registerCodecs } from '@topicflow/kafkajs'
+import { createTopicsAndWait, registerCodecs } from '@topicflow/kafkajs'
 import { wireTransport } from '@topicflow/wire'
 import { runKafkaTool, startKafka } from '@topicflow/testkit'
 import { pizzaPayloadBytes, pizzaPipeline, type PizzaOrder } from './pipeline.js'
@@ -87,7 +87,7 @@ async function createTopic(brokers: string[], topic: string, numPartitions: numb
   const admin = new kafkajs.Kafka({ brokers, clientId: 'pizza-orders-admin', logLevel: kafkajs.logLevel.NOTHING }).admin()
   await admin.connect()
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true })
+    await createTopicsAndWait(admin, { topics: [{ topic, numPartitions }] })
   } finally {
     await admin.disconnect()
   }

@@ -41,8 +41,10 @@ async function main(): Promise<void> {
     const topic = `page-views-${Date.now()}`
     const admin = kafka.admin()
     await admin.connect()
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] })
     await admin.disconnect()
+    // Wait until the broker lists it (kafkajs's waitForLeaders gives up on a broker that has not applied it yet).
+    await transport.partitionCount(topic, { timeoutMs: 60_000 })
 
     const tracing = kafkaTracing<PageView>({ clientId: 'traced-production-example' })
     const views = new Subject<PageView>()

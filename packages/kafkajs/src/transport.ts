@@ -16,6 +16,7 @@ import {
 } from '@topicflow/core'
 import { DEFAULT_MAX_BLOCK_MS, integerOption, untilDeadline, withTimeout } from '@topicflow/core/internal'
 import { registerCodecs } from './codecs.js'
+import { createTopicsAndWait } from './admin.js'
 import { fromKafkajsError } from './errors.js'
 
 const { Kafka, CompressionTypes, ConfigResourceTypes, logLevel, Partitioners } = kafkajs
@@ -143,14 +144,11 @@ class KafkajsTransport implements Transport {
     })
     const config = new Map(described.resources[0]?.configEntries.map((e) => [e.configName, e.configValue]) ?? [])
     if (config.get('auto.create.topics.enable') !== 'true') return
-    await admin
-      .createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: Number(config.get('num.partitions') ?? 1), replicationFactor: Math.min(Number(config.get('default.replication.factor') ?? 1), brokers.length) }],
-      })
-      .catch((error: unknown) => {
-        if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error
-      })
+    await createTopicsAndWait(admin, {
+      topics: [{ topic, numPartitions: Number(config.get('num.partitions') ?? 1), replicationFactor: Math.min(Number(config.get('default.replication.factor') ?? 1), brokers.length) }],
+    }).catch((error: unknown) => {
+      if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error
+    })
   }
 
   #connectAdmin(): Promise<Admin> {
