@@ -102,6 +102,22 @@ describe('WireSession (idempotent)', () => {
     expect(identities(sent).map((s) => s.baseSequence)).toEqual([0, 4])
   })
 
+  it.each([
+    ['OUT_OF_ORDER_SEQUENCE_NUMBER', 45],
+    ['INVALID_PRODUCER_EPOCH', 47],
+    ['UNKNOWN_PRODUCER_ID', 59],
+  ])('after %s goes on under a new producer id, at sequence 0 (not the session id, which the broker would refuse again)', async (_name, code) => {
+    const { transport, sent, calls } = fakeTransport()
+    const session = new WireSession(transport, true)
+    const first = session.send(request(3))
+    ;(await received(sent, 1)).answer({ 0: code })
+    await expect(first).rejects.toThrow(/retrying under a new producer id/)
+    const retry = session.send(request(3))
+    ;(await received(sent, 2)).answer()
+    await retry
+    expect({ identities: identities(sent), producerIds: calls.newProducerId }).toEqual({ identities: [sentAs(1n, 0), sentAs(2n, 0)], producerIds: 2 })
+  })
+
   it('wraps the sequence at 2^31, as Kafka does', async () => {
     const { transport, sent } = fakeTransport({ firstSequence: 2 ** 31 - 2 })
     const session = new WireSession(transport, true)

@@ -36,6 +36,8 @@ interface PartitionSequence {
   producer: BatchProducer
   /** A request whose outcome is unknown (connection lost, no answer): only it may reuse the sequence. */
   inDoubt: ProduceRequest | undefined
+  /** The broker lost or fenced this producer's state for the partition: the next request takes a new producer id. */
+  stateLost: boolean
 }
 
 const SEQUENCE_LIMIT = 2 ** 31
@@ -106,8 +108,9 @@ export class WireSession implements ProducerSession {
     if (TOO_LARGE.has(code.code)) throw new RecordTooLargeError((await encoded).length, undefined, where)
     if (code.code === 3) throw new UnknownTopicError(topic, { ...where, retriable: true })
     if (sequence !== undefined && PRODUCER_STATE_LOST.has(code.code)) {
-      // The broker lost (or fenced) this producer's state for the partition: go on under a new producer id.
-      this.#sequences.delete(`${topic}\u0000${partition}`)
+      // The broker lost (or fenced) this producer's state for the partition: go on under a new producer id
+      // (the session's own id, at sequence 0, would be refused the same way while the broker still knows it).
+      sequence.stateLost = true
       throw new ProduceError(`Produce to ${topic}-${partition} failed: ${code.name}${detail}; retrying under a new producer id`, code.name, { ...where, retriable: true })
     }
     throw new ProduceError(`Produce to ${topic}-${partition} failed: ${code.name}${detail}`, code.name, { ...where, retriable: code.retriable })
@@ -120,10 +123,10 @@ export class WireSession implements ProducerSession {
   async #sequenceFor(request: ProduceRequest): Promise<PartitionSequence> {
     const id = `${request.topic}\u0000${request.partition}`
     const known = this.#sequences.get(id)
-    if (known !== undefined && (known.inDoubt === undefined || known.inDoubt === request)) return known
-    // A partition starts under the session's producer id; after a given-up request, under a new one of its own.
+    if (known !== undefined && !known.stateLost && (known.inDoubt === undefined || known.inDoubt === request)) return known
+    // A partition starts under the session's producer id; after a given-up request or a lost state, under a new one of its own.
     const producer = known === undefined ? await this.#sessionProducer() : await this.transport.newProducerId()
-    const fresh: PartitionSequence = { producer, inDoubt: undefined }
+    const fresh: PartitionSequence = { producer, inDoubt: undefined, stateLost: false }
     this.#sequences.set(id, fresh)
     return fresh
   }
