@@ -1,4 +1,5 @@
-export { produce, produceHelp, producerProperties, PRODUCE_OPTIONS, type ProduceIo, type ProduceSummary } from './produce.js'
+export { produce, produceHelp, producerProperties, PRODUCE_OPTIONS, type ProduceIo } from './produce.js'
+export type { ProduceSummary } from './summary.js'
 export { lineReaderConfig, parseLine, LineParseError, ConsoleLine, type LineReaderConfig } from './lineReader.js'
 export { producerSettings, readPropertiesFile, type ProducerSettings } from './producerConfig.js'
 export { parseOptions, helpText, UsageError, ParsedOptions, type OptionSpec } from './args.js'

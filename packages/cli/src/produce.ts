@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream'
-import { identity, tap } from 'rxjs'
+import { identity } from 'rxjs'
 import {
   KafkaConnectionError,
   KafkaSink,
@@ -25,6 +25,7 @@ import { wireTransport } from '@topicflow/wire'
 import { helpText, keyValue, parseOptions, UsageError, type OptionSpec, type ParsedOptions } from './args.js'
 import { LineParseError, lineReaderConfig, lineRecord, splitLines, type ConsoleLine, type LineReaderConfig } from './lineReader.js'
 import { producerSettings, readPropertiesFile, type ProducerSettings } from './producerConfig.js'
+import { inFlightLines, startStatusLine, writeSummary, type ProduceSummary } from './summary.js'
 
 /** `topicflow produce`'s options: kafka-console-producer's names and defaults, then topicflow's own. */
 export const PRODUCE_OPTIONS: readonly OptionSpec[] = [
@@ -62,18 +63,6 @@ export interface ProduceIo {
   readonly stderr: Writable & { isTTY?: boolean }
 }
 
-/** What a run did, as the summary line says it: read == delivered + failed + skipped + handedBack once it ends. */
-export interface ProduceSummary {
-  /** Lines taken from stdin into the pipeline, skipped ones included. */
-  read: number
-  delivered: number
-  failed: number
-  skipped: number
-  /** Lines a signal's drain could not see acknowledged by its deadline (in flight, they may have landed). */
-  handedBack: number
-  /** The first failure, with its line number when it concerns a line. */
-  firstError: string | undefined
-}
 
 // Java's console producer sets these from its options when given, or when the config files leave them out.
 const OPTION_PROPERTIES: ReadonlyArray<readonly [option: string, property: string]> = [
@@ -230,7 +219,7 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
       },
       onSecondSignal: () => {
         status?.stop()
-        writeSummary(io, summary, startedAt, ' (interrupted by a second signal)')
+        writeSummary(io.stderr, summary, startedAt, ' (interrupted by a second signal)')
       },
     })
     const fixed = job.fixedPartition
@@ -244,7 +233,6 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
     await new Promise<void>((resolve) => {
       fromAsyncIterable(lines, sink)
         .pipe(
-          tap(() => summary.read++),
           serialize(job.topic, (line: ConsoleLine) => line.value, { headers: (line) => line.headers }),
           // Without parse.key or --key-field every key is null, as serialize leaves it: no copy of each record for it.
           job.reader.parseKey || job.keyField !== undefined ? key((line: ConsoleLine) => line.key) : identity,
@@ -264,7 +252,7 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
           error(error: TopicflowError) {
             // The stream stopped (metadata that never came, a broken source): every line it read and did
             // not settle failed with it.
-            const unsettled = summary.read - summary.skipped - summary.delivered - summary.failed - summary.handedBack
+            const unsettled = inFlightLines(summary)
             const lineNumbers = error.sources?.map((s) => (s as ConsoleLine).lineNumber).filter((n) => n !== undefined) ?? []
             summary.failed += unsettled
             summary.firstError ??= `${lineNumbers.length > 0 ? `line ${lineNumbers[0]}: ` : ''}${error.message}`
@@ -278,23 +266,11 @@ async function run(job: ProduceJob, io: ProduceIo): Promise<number> {
     stopSignals?.()
     await transport.close()
   }
-  writeSummary(io, summary, startedAt, signalled === undefined ? '' : ` (stopped by ${signalled})`)
+  writeSummary(io.stderr, summary, startedAt, signalled === undefined ? '' : ` (stopped by ${signalled})`)
   if (signalled !== undefined) return signalExitCode(signalled)
   return summary.failed > 0 ? 1 : 0
 }
 
-/** The summary on stderr; lines neither delivered, failed, skipped nor handed back are still in flight. */
-function writeSummary(io: ProduceIo, summary: ProduceSummary, startedAt: number, how: string): void {
-  const seconds = (Date.now() - startedAt) / 1000
-  const inFlight = summary.read - summary.delivered - summary.failed - summary.skipped - summary.handedBack
-  io.stderr.write(
-    `topicflow produce: ${summary.read} lines read, ${summary.delivered} delivered, ${summary.failed} failed, ${summary.skipped} skipped, ` +
-      `${summary.handedBack} handed back${inFlight > 0 ? `, ${inFlight} in flight (not acknowledged)` : ''} in ${seconds.toFixed(1)} s` +
-      ` (${Math.round(summary.delivered / Math.max(seconds, 0.001))} records/s)${how}\n`,
-  )
-  if (summary.handedBack > 0) io.stderr.write(`topicflow produce: ${summary.handedBack} handed back: not acknowledged within --close-timeout-ms (they may have landed)\n`)
-  if (summary.firstError !== undefined) io.stderr.write(`topicflow produce: ${summary.failed} failed; first error: ${summary.firstError}\n`)
-}
 
 /** The lines of `input` as parsed records; a line that cannot be parsed is skipped or ends the input. */
 async function* readLines(
@@ -311,14 +287,15 @@ async function* readLines(
     for await (const lines of chunks) {
       for (const bytes of lines) {
         lineNumber++
+        // Counted here, per line and with no operator of its own: the pull source emits every line it was
+        // given (it stops only before asking for the next), so a line counted is a line in the pipeline.
+        summary.read++
         let line: ConsoleLine
         try {
           line = lineRecord(bytes, lineNumber, job.reader)
           if (job.valueFormat === 'json') line = jsonLine(line, job.keyField)
         } catch (error) {
           if (!(error instanceof LineParseError)) throw error
-          // A skipped or failing line ends here, so it is counted as read here; the others as they enter the pipeline.
-          summary.read++
           if (job.onError === 'fail') {
             fail(error.message)
             await chunks.return(undefined)
@@ -352,21 +329,4 @@ function jsonLine(line: ConsoleLine, keyField: string | undefined): ConsoleLine 
   const field = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[keyField] : undefined
   if (field === undefined || field === null) return line.withKey(null)
   return line.withKey(Buffer.from(typeof field === 'string' ? field : JSON.stringify(field), 'utf8'))
-}
-
-/** A live line on a terminal's stderr: records/s, in flight, delivered. */
-function startStatusLine(stderr: Writable, summary: ProduceSummary, startedAt: number): { stop(): void } {
-  const draw = (): void => {
-    const seconds = Math.max((Date.now() - startedAt) / 1000, 0.001)
-    const inFlight = summary.read - summary.skipped - summary.delivered - summary.failed - summary.handedBack
-    stderr.write(`\r\x1b[K${Math.round(summary.delivered / seconds)} records/s, ${inFlight} in flight, ${summary.delivered} delivered, ${summary.failed} failed`)
-  }
-  const timer = setInterval(draw, 250)
-  return {
-    stop() {
-      clearInterval(timer)
-      draw()
-      stderr.write('\n')
-    },
-  }
 }

@@ -5,7 +5,7 @@ import type { DeliveryReport, RecordBatch } from '../records.js'
 import type { ProducerSession } from '../transport.js'
 import { asBatch, oversizedApart, type SinkInput } from './batches.js'
 import type { SinkBudget } from './budget.js'
-import { deliverBatch, type BatchOutcome } from './deliverBatch.js'
+import { deliverBatch, type BatchOutcome, type DeliveryContext } from './deliverBatch.js'
 import type { SinkConfig } from './options.js'
 import { PartitionLane } from './partitionLane.js'
 import { RunState, canMove } from './runState.js'
@@ -43,6 +43,8 @@ export class SinkRun<T> {
   /** The close deadline's error, once abandoned: batches arriving later are handed back with it. */
   #abandonedBy: ProducerClosedError | undefined
   readonly #timers: RunTimers
+  /** What every batch's attempt loop is given: the same for the whole run, so made once. */
+  readonly #delivery: DeliveryContext
   #session: Promise<ProducerSession> | undefined
   readonly #settler: RecordSettler<T>
   #markDone: () => void = () => undefined
@@ -55,10 +57,15 @@ export class SinkRun<T> {
   ) {
     this.#settler = new RecordSettler<T>(context.stats, context.config.instrumentation, (report) => subscriber.next(report), context.handedBack)
     this.#timers = new RunTimers(context.config.scheduler)
-  }
-
-  get state(): RunState {
-    return this.#state
+    this.#delivery = {
+      config: context.config,
+      session: () => (this.#session ??= context.openSession()),
+      reconnectBackoff: context.reconnectBackoff,
+      countRequest: (attempt) => this.#settler.countRequest(attempt),
+      cancelled: () => this.#state === RunState.Abandoned || this.#state === RunState.Finished,
+      sleep: (ms) => this.#timers.sleep(ms),
+      until: (promise, at, onTimeout) => this.#timers.until(promise, at, onTimeout),
+    }
   }
 
   /** Every change of state goes through here; a move the life cycle does not allow is refused (false). */
@@ -140,15 +147,7 @@ export class SinkRun<T> {
     const next = lane.takeNext(this.context.maxRequestBytes)
     if (next === undefined) return
     this.#inFlight++
-    void deliverBatch(next, {
-      config: this.context.config,
-      session: () => (this.#session ??= this.context.openSession()),
-      reconnectBackoff: this.context.reconnectBackoff,
-      countRequest: (attempt) => this.#settler.countRequest(attempt),
-      cancelled: () => this.#state === RunState.Abandoned || this.#state === RunState.Finished,
-      sleep: (ms) => this.#timers.sleep(ms),
-      until: (promise, at, onTimeout) => this.#timers.until(promise, at, onTimeout),
-    }).then((outcomes) => this.#delivered(lane, next, outcomes))
+    void deliverBatch(next, this.#delivery).then((outcomes) => this.#delivered(lane, next, outcomes))
   }
 
   #delivered(lane: PartitionLane<T>, sent: RecordBatch<T>, outcomes: readonly BatchOutcome<T>[]): void {
