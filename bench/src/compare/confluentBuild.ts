@@ -15,9 +15,12 @@ import { cacheDir } from '@topicflow/testkit'
 
 export const CONFLUENT_VERSION = '1.10.1'
 
-/** Where the package lives once built. */
+/**
+ * Where the package lives once built for this runtime: its addon is built with NAN against one Node ABI
+ * (`process.versions.modules`), so each Node line the bench runs on has a build of its own.
+ */
 export function confluentPackageDir(): string {
-  return join(cacheDir(), `confluent-kafka-javascript-${CONFLUENT_VERSION}`, 'node_modules', '@confluentinc', 'kafka-javascript')
+  return join(cacheDir(), `confluent-kafka-javascript-${CONFLUENT_VERSION}-abi${process.versions.modules}`, 'node_modules', '@confluentinc', 'kafka-javascript')
 }
 
 /** Installs and builds the package if it is not built yet; returns its directory, or why it cannot be had. */

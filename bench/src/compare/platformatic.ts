@@ -1,8 +1,8 @@
 /**
- * Contender "@platformatic/kafka" (1.35.0, the last release that runs on Node 20): the comparison's records
- * in chunks (`chunkRecords`) per `send`, awaited one at a time, acks=all, idempotent, its
- * murmur2 partitioner in Java's compatibility mode. zstd needs Node 22.15's zlib: on Node 20 that codec
- * is refused, and the run reports why.
+ * Contender "@platformatic/kafka" (2.x, which runs on Node >= 22.22 or >= 24.6; on Node 20 the bench
+ * reports it as not run): the comparison's records in chunks (`chunkRecords`) per `send`, awaited one at
+ * a time, acks=all, idempotent, its murmur2 partitioner in Java's compatibility mode. Its zstd is
+ * node:zlib's.
  */
 import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka'
 import { jobFromEnv, RunRecorder } from '../job.js'

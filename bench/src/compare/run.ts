@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url'
 import type { Codec } from '@topicflow/core'
 import { resolveKafka } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from '../job.js'
-import { ensureConfluent } from './confluentBuild.js'
+import { CONFLUENT_VERSION, ensureConfluent } from './confluentBuild.js'
+import { installedVersion, javaRuntimeLabel, nodeRuntimeLabel, topicflowVersion } from '../versions.js'
 import { inFreshTopic, type BenchAdmin } from '../topics.js'
 
 const RUN_TIMEOUT_MS = 10 * 60_000
@@ -32,6 +33,10 @@ export interface ComparisonRow {
   readonly p99Ms: number
   readonly cpuSeconds: number
   readonly peakRssMb: number
+  /** The contender's release, e.g. "2.12.1" (topicflow's with the commit it was built from). */
+  readonly version: string
+  /** What it ran on, e.g. "Node 26.10.0" or "Java 17.0.15". */
+  readonly runtime: string
   /** Set when the contender could not do this run (say, a codec it lacks): the figures are then 0. */
   readonly error?: string
 }
@@ -39,6 +44,8 @@ export interface ComparisonRow {
 interface NodeContender {
   readonly name: string
   readonly script: string
+  /** Its release, as installed (or built) for the bench. */
+  readonly version: () => string
   readonly env?: Record<string, string>
   /** At most this many records for this contender (a slow one would take minutes for the full count). */
   readonly maxRecords?: number
@@ -51,12 +58,20 @@ function prepareConfluent(log: (line: string) => void): { env: Record<string, st
   return 'error' in built ? built : { env: { BENCH_CONFLUENT_DIR: built.dir } }
 }
 
+/** @platformatic/kafka 2.x declares the Node lines it runs on; on another (Node 20) it is not run, and the table says why. */
+function preparePlatformatic(): { env: Record<string, string> } | { error: string } {
+  const major = Number(process.versions.node.split('.')[0])
+  const minor = Number(process.versions.node.split('.')[1])
+  const runs = (major === 22 && minor >= 22) || (major === 24 && minor >= 6) || major > 24
+  return runs ? { env: {} } : { error: `@platformatic/kafka ${installedVersion('@platformatic/kafka')} needs Node >= 22.22 or >= 24.6 (its engines); this run is on Node ${process.versions.node} (--node)` }
+}
+
 export const NODE_CONTENDERS: readonly NodeContender[] = [
-  { name: 'topicflow', script: 'compare/topicflow.js' },
-  { name: 'kafkajs send', script: 'compare/kafkajs.js', env: { BENCH_KAFKAJS_MODE: 'send' }, maxRecords: 20_000 },
-  { name: 'kafkajs sendBatch', script: 'compare/kafkajs.js', env: { BENCH_KAFKAJS_MODE: 'sendBatch' } },
-  { name: '@confluentinc/kafka-javascript', script: 'compare/confluent.js', prepare: prepareConfluent },
-  { name: '@platformatic/kafka', script: 'compare/platformatic.js' },
+  { name: 'topicflow', script: 'compare/topicflow.js', version: topicflowVersion },
+  { name: 'kafkajs send', script: 'compare/kafkajs.js', version: () => installedVersion('kafkajs'), env: { BENCH_KAFKAJS_MODE: 'send' }, maxRecords: 20_000 },
+  { name: 'kafkajs sendBatch', script: 'compare/kafkajs.js', version: () => installedVersion('kafkajs'), env: { BENCH_KAFKAJS_MODE: 'sendBatch' } },
+  { name: '@confluentinc/kafka-javascript', script: 'compare/confluent.js', version: () => CONFLUENT_VERSION, prepare: prepareConfluent },
+  { name: '@platformatic/kafka', script: 'compare/platformatic.js', version: () => installedVersion('@platformatic/kafka'), prepare: preparePlatformatic },
 ]
 export const JAVA_CONTENDER = 'Java ProducerPerformance'
 
@@ -77,15 +92,20 @@ export interface ComparisonOptions {
 /** Runs every contender on every size and codec; the best (fastest) of `rounds` rounds of each. */
 export async function compareProducers(options: ComparisonOptions): Promise<ComparisonRow[]> {
   const rows: ComparisonRow[] = []
-  const skipped = new Set<string>()
+  /** Contenders that cannot run here (a runtime they do not support, a build that failed), with why. */
+  const skipped = new Map<string, string>()
   const prepared = new Map<string, Record<string, string>>()
   for (const contender of NODE_CONTENDERS) {
     const ready = contender.prepare?.(options.log) ?? { env: {} }
     if ('error' in ready) {
-      skipped.add(contender.name)
+      skipped.set(contender.name, ready.error)
       options.log(`  ${contender.name}: not run: ${ready.error}`)
     } else prepared.set(contender.name, ready.env)
   }
+  const releases = new Map<string, { version: string; runtime: string }>([
+    ...NODE_CONTENDERS.map((c) => [c.name, { version: c.version(), runtime: nodeRuntimeLabel() }] as const),
+    [JAVA_CONTENDER, { version: `Kafka ${resolveKafka().version}`, runtime: javaRuntimeLabel(resolveKafka().javaBin) }],
+  ])
   await warmUp(options)
   for (const recordSize of options.sizes) {
     const count = recordsFor(options.count, recordSize)
@@ -128,13 +148,15 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
       }
       for (const [name] of runners) {
         const result = best.get(name)
+        const release = releases.get(name)!
         if (result === undefined) {
-          rows.push({ name, cluster: options.cluster, recordSize, codec, records: 0, recordsPerSec: 0, mbPerSec: 0, p50Ms: 0, p99Ms: 0, cpuSeconds: 0, peakRssMb: 0, error: failures.get(name) ?? 'no result' })
+          rows.push({ name, ...release, cluster: options.cluster, recordSize, codec, records: 0, recordsPerSec: 0, mbPerSec: 0, p50Ms: 0, p99Ms: 0, cpuSeconds: 0, peakRssMb: 0, error: failures.get(name) ?? 'no result' })
           continue
         }
         const perSec = result.records / result.seconds
         rows.push({
           name,
+          ...release,
           cluster: options.cluster,
           recordSize,
           codec,
@@ -146,6 +168,9 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
           cpuSeconds: Math.round(result.cpuSeconds * 100) / 100,
           peakRssMb: Math.round(result.peakRssMb),
         })
+      }
+      for (const [name, reason] of skipped) {
+        rows.push({ name, ...releases.get(name)!, cluster: options.cluster, recordSize, codec, records: 0, recordsPerSec: 0, mbPerSec: 0, p50Ms: 0, p99Ms: 0, cpuSeconds: 0, peakRssMb: 0, error: `not run: ${reason}` })
       }
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { UnknownTopicError } from './errors.js'
+import { describeValue, UnknownTopicError } from './errors.js'
 
 describe('UnknownTopicError', () => {
   it('after the wait, says how long it waited and that the broker did not create the topic', () => {
@@ -20,5 +20,19 @@ describe('UnknownTopicError', () => {
     const error = new UnknownTopicError('orders')
     expect(error.message).toBe('Topic "orders" not present in metadata')
     expect(error.retriable).toBe(true)
+  })
+})
+
+describe('describeValue', () => {
+  it('describes an event by its JSON, cut at 120 characters', () => {
+    expect(describeValue({ id: 7, name: 'ada' })).toBe('{"id":7,"name":"ada"}')
+    expect(describeValue({ body: 'x'.repeat(200) })).toBe(`${JSON.stringify({ body: 'x'.repeat(200) }).slice(0, 120)}…`)
+  })
+
+  it('describes an event JSON cannot carry (a cycle, a BigInt) by its constructor', () => {
+    const cyclic: Record<string, unknown> = { kind: 'circular' }
+    cyclic.self = cyclic
+    expect(describeValue(cyclic)).toBe('[Object]')
+    expect(describeValue({ amount: 10n })).toBe('[Object]')
   })
 })

@@ -3,6 +3,9 @@ export type Serializer<V> = (value: V) => Buffer | null
 
 /**
  * JSON as UTF-8. Throws on values JSON cannot carry: `undefined`, functions, symbols, BigInt and cycles.
+ * On Node 24 and later, V8's fast `JSON.stringify` path (three times the speed of the general one for an
+ * ordinary event, which is why it is used) meets a cycle only after about 25 ms; so each event with a
+ * cycle costs that before its `SerializationError`, where Node 22 and earlier take microseconds.
  *
  * @example
  * serialize('orders', json<Order>())

@@ -119,10 +119,6 @@ export function fetchOnce(target: string, what: string, fetch: (staging: string)
   }
   try {
     if (existsSync(join(target, '.complete'))) return
-    const mvn = spawnSync('mvn', ['--version'], { encoding: 'utf8' })
-    if (mvn.error !== undefined || mvn.status !== 0) {
-      throw new TestkitError(`Maven is needed to fetch ${what} from Maven Central and "mvn" did not run. Install it (Debian: apt-get install maven).`)
-    }
     const staging = `${target}.${process.pid}`
     rmSync(staging, { recursive: true, force: true })
     mkdirSync(staging, { recursive: true })
@@ -143,6 +139,9 @@ export function fetchOnce(target: string, what: string, fetch: (staging: string)
 /** Runs mvn; a `TestkitError` with the tail of its output when it fails. */
 export function runMaven(args: readonly string[], what: string): void {
   const result = spawnSync('mvn', ['-B', '-q', ...args], { encoding: 'utf8', timeout: 15 * 60_000 })
+  if (result.error !== undefined && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    throw new TestkitError(`Maven is needed to fetch ${what} from Maven Central and "mvn" did not run. Install it (Debian: apt-get install maven).`)
+  }
   if (result.status !== 0) {
     const tail = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n')
     throw new TestkitError(`Could not fetch ${what} from Maven Central with mvn (exit ${result.status}):\n${tail}`)
