@@ -44,7 +44,9 @@ export function ensureConfluent(log: (line: string) => void): { dir: string } | 
   const build = spawnSync('npx', ['--yes', 'node-gyp@11', 'rebuild', `--nodedir=${nodeDir}`, '-j', '1'], {
     cwd: dir,
     encoding: 'utf8',
-    env: { ...process.env, CKJS_LINKING: 'dynamic' },
+    // npm's config (a global npmrc may set nodedir=/usr, the machine's Node) reaches node-gyp through npx
+    // as npm_config_nodedir and wins over the flag: so both name this runtime's headers.
+    env: { ...process.env, CKJS_LINKING: 'dynamic', npm_config_nodedir: nodeDir },
     maxBuffer: 1 << 28,
   })
   if (build.status !== 0 || !existsSync(addon)) {
