@@ -17,7 +17,7 @@
  * 5. Each implementation of a codec the runtime offers (zstd: the native package or node:zlib's), on
  *    `--codec-batches` batches of 64 KiB (0 skips it): what `@topicflow/codecs` chooses from.
  *
- *   npm run bench -- [--sizes 100,1024] [--codecs none,lz4,zstd] [--compare-count 300000] [--three-broker-codecs lz4]
+ *   npm run bench -- [--sizes 100,1024] [--codecs none,lz4,zstd] [--compare-count 300000] [--three-broker-codecs none,lz4,zstd]
  *                    [--three-broker-count 900000]
  *                    [--count 200000] [--rounds 3] [--rss-count 1000000] [--rss-count-large 5000000] [--codec zstd]
  *                    [--console-lines 1000000] [--avro-events 200000] [--node 26] [--json]
@@ -71,7 +71,7 @@ const { values: args } = parseArgs({
     codecs: { type: 'string', default: 'none,lz4,zstd' },
     'compare-count': { type: 'string', default: '300000' },
     'compare-rounds': { type: 'string', default: '2' },
-    'three-broker-codecs': { type: 'string', default: 'lz4' },
+    'three-broker-codecs': { type: 'string', default: 'none,lz4,zstd' },
     'three-broker-count': { type: 'string', default: '900000' },
     node: { type: 'string', default: String(NEWEST_LTS_NODE) },
   },
