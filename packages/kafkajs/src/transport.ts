@@ -81,33 +81,38 @@ class KafkajsTransport implements Transport {
     const backoff = exponential(100, 1000)
     // The attempt after which the topic was created (as the broker would have): the next one looks at once.
     let createdAfter: number | undefined
+    // A request still unanswered at the deadline says nothing about the topic: what the attempts before it
+    // learned (`learned`) makes the error, so a topic missing all along is still named as missing.
+    const outOfTime = new Error('partitionCount deadline')
+    let learned: unknown
     return untilDeadline({
       timeoutMs,
       backoff: (n) => (n === createdAfter ? 0 : backoff(n)),
       attempt: async (deadline, n) => {
         try {
-          const admin = await withTimeout(this.#connectAdmin(), deadline - Date.now(), () => this.#unreachable(timeoutMs))
-          const metadata = await withTimeout(admin.fetchTopicMetadata({ topics: [topic] }), deadline - Date.now(), () => this.#unreachable(timeoutMs))
+          const admin = await withTimeout(this.#connectAdmin(), deadline - Date.now(), () => outOfTime)
+          const metadata = await withTimeout(admin.fetchTopicMetadata({ topics: [topic] }), deadline - Date.now(), () => outOfTime)
           const count = metadata.topics[0]?.partitions.length ?? 0
           if (count > 0) return count
           throw new UnknownTopicError(topic, { retriable: true })
         } catch (error) {
-          if (error instanceof KafkaConnectionError) this.#admin = undefined
+          if (error === outOfTime || error instanceof KafkaConnectionError) this.#admin = undefined
+          if (error === outOfTime) throw error
+          learned = error
           const typed = error instanceof KafkaConnectionError ? error : fromKafkajsError(error, { topic, brokers: this.brokers })
           if (typed instanceof UnknownTopicError && this.#autoCreate && createdAfter === undefined) {
             createdAfter = n
-            await withTimeout(this.#createAsBrokerWould(topic), deadline - Date.now(), () => this.#unreachable(timeoutMs)).catch(() => undefined)
+            await withTimeout(this.#createAsBrokerWould(topic), deadline - Date.now(), () => outOfTime).catch(() => undefined)
           }
           // kafkajs's verdict decides whether to look again; its own error is kept for the message at the deadline.
           throw typed.retriable ? error : typed
         }
       },
-      onDeadline: (lastError) => {
-        if (lastError instanceof KafkaConnectionError) return lastError
-        const typed = lastError === undefined ? undefined : fromKafkajsError(lastError, { topic, brokers: this.brokers })
-        if (typed instanceof UnknownTopicError || typed === undefined) {
-          return new UnknownTopicError(topic, { cause: lastError, retriable: false, waitedMs: timeoutMs, creationAsked: this.#autoCreate })
-        }
+      onDeadline: () => {
+        if (learned === undefined) return this.#unreachable(timeoutMs)
+        if (learned instanceof KafkaConnectionError) return learned
+        const typed = fromKafkajsError(learned, { topic, brokers: this.brokers })
+        if (typed instanceof UnknownTopicError) return new UnknownTopicError(topic, { cause: learned, retriable: false, waitedMs: timeoutMs, creationAsked: this.#autoCreate })
         return typed
       },
     })
