@@ -35,7 +35,7 @@ import { CODECS, type Codec } from '@topicflow/core'
 import { pizzaPayloadBytes } from '@topicflow/example-pizza-orders/pipeline'
 import { envForNode, NEWEST_LTS_NODE, resolveNode, startKafka, startSchemaRegistry, type KafkaCluster } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from './job.js'
-import { compareProducers, JAVA_CONTENDER, pacedLatency, runNode, warmUp, type ComparisonRow } from './compare/run.js'
+import { compareProducers, JAVA_CONTENDER, KCAT_CONTENDER, pacedLatency, runNode, warmUp, type ComparisonRow } from './compare/run.js'
 import { consoleCommands, timeCommand, writeLines, type ConsoleResult } from './console.js'
 import { measureAvroCost } from './avro.js'
 import type { CodecImplementationResult } from './codecs.js'
@@ -287,8 +287,10 @@ function printComparison(rows: readonly ComparisonRow[], paced: (RunResult & { l
   const targets: string[] = []
   for (const group of groups.values()) {
     const ours = group.find((r) => r.name === 'topicflow')!
-    for (const { error, ...row } of group) printed.push({ ...row, 'vs topicflow': error === undefined ? `${round2(row.recordsPerSec / ours.recordsPerSec)}x` : `failed: ${error}` })
-    const nodeRows = group.filter((r) => r.name !== 'topicflow' && r.name !== JAVA_CONTENDER && r.error === undefined)
+    for (const { error, p50Ms, p99Ms, ...row } of group) {
+      printed.push({ ...row, p50Ms: p50Ms ?? '–', p99Ms: p99Ms ?? '–', 'vs topicflow': error === undefined ? `${round2(row.recordsPerSec / ours.recordsPerSec)}x` : `failed: ${error}` })
+    }
+    const nodeRows = group.filter((r) => r.name !== 'topicflow' && r.name !== JAVA_CONTENDER && r.name !== KCAT_CONTENDER && r.error === undefined)
     const fastest = nodeRows.reduce<ComparisonRow | undefined>((a, b) => (a === undefined || b.recordsPerSec > a.recordsPerSec ? b : a), undefined)
     const java = group.find((r) => r.name === JAVA_CONTENDER)
     const where = `${ours.cluster}, ${ours.recordSize} B, ${ours.codec}`
@@ -296,6 +298,10 @@ function printComparison(rows: readonly ComparisonRow[], paced: (RunResult & { l
     if (java !== undefined && java.error === undefined) {
       targets.push(`${where}: topicflow / Java ProducerPerformance ${round2(ours.recordsPerSec / java.recordsPerSec)}x (target >= 1.0)`)
       targets.push(`${where}: CPU seconds per million records, topicflow ${cpuPerMillion(ours)} / Java ${cpuPerMillion(java)} (target: topicflow's <= Java's)`)
+    }
+    const kcat = group.find((r) => r.name === KCAT_CONTENDER)
+    if (kcat !== undefined && kcat.error === undefined) {
+      targets.push(`${where}: topicflow / kcat (librdkafka ${kcat.version}) ${round2(ours.recordsPerSec / kcat.recordsPerSec)}x records/s (target >= 1.0); CPU seconds per million records ${cpuPerMillion(ours)} / ${cpuPerMillion(kcat)}: ${round2(cpuPerMillion(ours) / cpuPerMillion(kcat))}x kcat's (target <= 1.5x)`)
     }
   }
   console.log('')

@@ -14,6 +14,7 @@ import type { Codec } from '@topicflow/core'
 import { resolveKafka } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from '../job.js'
 import { CONFLUENT_VERSION, ensureConfluent } from './confluentBuild.js'
+import { kcatVersion, runKcat } from './kcat.js'
 import { installedVersion, javaRuntimeLabel, nodeRuntimeLabel, topicflowVersion } from '../versions.js'
 import { inFreshTopic, type BenchAdmin } from '../topics.js'
 
@@ -29,8 +30,9 @@ export interface ComparisonRow {
   readonly records: number
   readonly recordsPerSec: number
   readonly mbPerSec: number
-  readonly p50Ms: number
-  readonly p99Ms: number
+  /** Null for a contender that reports no per-record latency (kcat). */
+  readonly p50Ms: number | null
+  readonly p99Ms: number | null
   readonly cpuSeconds: number
   readonly peakRssMb: number
   /** The contender's release, e.g. "2.12.1" (topicflow's with the commit it was built from). */
@@ -74,6 +76,7 @@ export const NODE_CONTENDERS: readonly NodeContender[] = [
   { name: '@platformatic/kafka', script: 'compare/platformatic.js', version: () => installedVersion('@platformatic/kafka'), prepare: preparePlatformatic },
 ]
 export const JAVA_CONTENDER = 'Java ProducerPerformance'
+export const KCAT_CONTENDER = 'kcat (librdkafka)'
 
 export interface ComparisonOptions {
   readonly admin: BenchAdmin
@@ -102,9 +105,12 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
       options.log(`  ${contender.name}: not run: ${ready.error}`)
     } else prepared.set(contender.name, ready.env)
   }
+  const kcat = kcatVersion()
+  if (kcat === undefined) skipped.set(KCAT_CONTENDER, 'kcat is not installed (Debian: apt-get install kcat; npm test installs it)')
   const releases = new Map<string, { version: string; runtime: string }>([
     ...NODE_CONTENDERS.map((c) => [c.name, { version: c.version(), runtime: nodeRuntimeLabel() }] as const),
     [JAVA_CONTENDER, { version: `Kafka ${resolveKafka().version}`, runtime: javaRuntimeLabel(resolveKafka().javaBin) }],
+    [KCAT_CONTENDER, { version: kcat ?? 'not installed', runtime: 'native (Debian)' }],
   ])
   await warmUp(options)
   for (const recordSize of options.sizes) {
@@ -124,6 +130,7 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
             ] as [string, (records: number, topic: string) => Promise<RunResult>, number],
         ),
         [JAVA_CONTENDER, (records, topic) => runProducerPerformance(options.brokers, topic, records, recordSize, codec), count],
+        ...(skipped.has(KCAT_CONTENDER) ? [] : [[KCAT_CONTENDER, (records: number, topic: string) => runKcat(options.brokers, topic, records, recordSize, codec, RUN_TIMEOUT_MS), count] as [string, (records: number, topic: string) => Promise<RunResult>, number]]),
       ]
       for (let round = 0; round < options.rounds; round++) {
         // Alternate the order, so that no contender always runs on a fresher (or warmer) broker.
@@ -163,8 +170,8 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
           records: result.records,
           recordsPerSec: Math.round(perSec),
           mbPerSec: Math.round((perSec * recordSize) / 1e4) / 100,
-          p50Ms: result.p50Ms,
-          p99Ms: result.p99Ms,
+          p50Ms: Number.isNaN(result.p50Ms) ? null : result.p50Ms,
+          p99Ms: Number.isNaN(result.p99Ms) ? null : result.p99Ms,
           cpuSeconds: Math.round(result.cpuSeconds * 100) / 100,
           peakRssMb: Math.round(result.peakRssMb),
         })

@@ -61,7 +61,14 @@ export function resolveNode(major: number, log: (line: string) => void = () => {
   return { major, version, execPath: join(dir, 'bin', 'node'), binDir: join(dir, 'bin'), headersDir: dir }
 }
 
-/** `env` with `runtime`'s folder first on PATH, for a child process whose `node` (and so `npm` and `npx`) is to be that runtime. */
+/**
+ * `env` with `runtime`'s folder first on PATH, for a child process whose `node` (and so `npm` and `npx`) is
+ * to be that runtime.
+ *
+ * @example
+ * const node26 = resolveNode(26)
+ * spawnSync('npx', ['vitest', 'run'], { env: envForNode(node26), stdio: 'inherit' })
+ */
 export function envForNode(runtime: NodeRuntime, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return { ...env, PATH: `${runtime.binDir}:${env.PATH ?? ''}` }
 }
