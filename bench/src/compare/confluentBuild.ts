@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { cacheDir } from '@topicflow/testkit'
+import { cacheDir, resolveNode } from '@topicflow/testkit'
 
 export const CONFLUENT_VERSION = '1.10.1'
 
@@ -39,8 +39,8 @@ export function ensureConfluent(log: (line: string) => void): { dir: string } | 
   log(`building @confluentinc/kafka-javascript ${CONFLUENT_VERSION} from source into ${prefix} (once; several minutes)…`)
   const install = spawnSync('npm', ['install', `@confluentinc/kafka-javascript@${CONFLUENT_VERSION}`, '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', prefix], { encoding: 'utf8' })
   if (install.status !== 0) return { error: `npm install failed: ${tail(install.stderr)}` }
-  const nodeDir = nodeHeadersDir()
-  if (nodeDir === undefined) return { error: `no Node headers (include/node/node.h) next to ${process.execPath} or in /usr; node-gyp would download them` }
+  const nodeDir = resolveNode(Number(process.versions.node.split('.')[0])).headersDir
+  if (!existsSync(join(nodeDir, 'include', 'node', 'node.h'))) return { error: `no Node headers (include/node/node.h) next to ${process.execPath} or in /usr; node-gyp would download them` }
   const build = spawnSync('npx', ['--yes', 'node-gyp@11', 'rebuild', `--nodedir=${nodeDir}`, '-j', '1'], {
     cwd: dir,
     encoding: 'utf8',
@@ -68,10 +68,6 @@ function installSystemLibraries(log: (line: string) => void): string[] {
   log(`installing ${absent.join(' ')} (apt-get) for @confluentinc/kafka-javascript's build…`)
   spawnSync('/bin/sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${absent.join(' ')}`], { stdio: 'inherit' })
   return missing()
-}
-
-function nodeHeadersDir(): string | undefined {
-  return [dirname(dirname(process.execPath)), '/usr'].find((candidate) => existsSync(join(candidate, 'include', 'node', 'node.h')))
 }
 
 function tail(text: string): string {

@@ -6,10 +6,11 @@
  * time, connecting included. kcat reports no per-record latency, so its p50 and p99 are left empty.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Codec } from '@topicflow/core'
+import { GNU_TIME, gnuTimeArgs, readGnuTimeUsage } from '../gnuTime.js'
 import type { RunResult } from '../job.js'
 import { benchRecords } from './records.js'
 
@@ -57,14 +58,14 @@ export function runKcat(brokers: readonly string[], topic: string, records: numb
   const usage = join(dir, 'usage')
   writeInput(input, records, recordSize)
   const args = [
-    '-o', usage, '-f', '%U %S %M',
+    ...gnuTimeArgs(usage),
     'kcat', '-P', '-b', brokers.join(','), '-t', topic, '-K', KEY_DELIMITER.kcat, '-D', MESSAGE_DELIMITER.kcat, '-l', input,
     '-X', 'acks=all', '-X', 'enable.idempotence=true', '-X', 'linger.ms=5', '-X', 'batch.size=65536', '-X', `compression.codec=${codec}`,
     '-X', 'partitioner=murmur2_random',
   ]
   return new Promise((resolve, reject) => {
     const started = performance.now()
-    const child = spawn('/usr/bin/time', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(GNU_TIME, args, { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)))
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
@@ -75,8 +76,7 @@ export function runKcat(brokers: readonly string[], topic: string, records: numb
       try {
         // kcat prints "% Delivery failed …" for a record it could not deliver, and exits non-zero at the end.
         if (code !== 0 || /Delivery failed|ERROR/.test(stderr)) return reject(new Error(`kcat exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`))
-        const [user, system, maxRssKb] = readFileSync(usage, 'utf8').trim().split(/\s+/).map(Number) as [number, number, number]
-        resolve({ records, seconds, p50Ms: Number.NaN, p99Ms: Number.NaN, cpuSeconds: user + system, peakRssMb: maxRssKb / 1024 })
+        resolve({ records, seconds, p50Ms: Number.NaN, p99Ms: Number.NaN, ...readGnuTimeUsage(usage) })
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }

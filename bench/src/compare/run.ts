@@ -6,7 +6,7 @@
  * time for its CPU and RSS. Each run's record count is checked at the broker afterwards.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +15,7 @@ import { resolveKafka } from '@topicflow/testkit'
 import { jobToEnv, type BenchJob, type RunResult } from '../job.js'
 import { CONFLUENT_VERSION, ensureConfluent } from './confluentBuild.js'
 import { kcatVersion, runKcat } from './kcat.js'
+import { GNU_TIME, gnuTimeArgs, hasGnuTime, readGnuTimeUsage } from '../gnuTime.js'
 import { installedVersion, javaRuntimeLabel, nodeRuntimeLabel, topicflowVersion } from '../versions.js'
 import { inFreshTopic, type BenchAdmin } from '../topics.js'
 
@@ -258,17 +259,17 @@ export function runNode(script: string, env: Record<string, string>): Promise<Ru
  */
 function runProducerPerformance(brokers: readonly string[], topic: string, records: number, recordSize: number, codec: Codec): Promise<RunResult> {
   const runtime = resolveKafka()
-  if (!existsSync('/usr/bin/time')) return Promise.reject(new Error('GNU time (/usr/bin/time, Debian package "time") is needed to measure the Java contender'))
+  if (!hasGnuTime()) return Promise.reject(new Error(`GNU time (${GNU_TIME}, Debian package "time") is needed to measure the Java contender`))
   const dir = mkdtempSync(join(tmpdir(), 'topicflow-bench-java-'))
   const usage = join(dir, 'usage')
   const args = [
-    '-o', usage, '-f', '%U %S %M',
+    ...gnuTimeArgs(usage),
     runtime.javaBin, '-Xmx1g', '-cp', runtime.classpath, 'org.apache.kafka.tools.ProducerPerformance',
     '--topic', topic, '--num-records', String(records), '--record-size', String(recordSize), '--throughput', '-1',
     '--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=all', 'enable.idempotence=true', `linger.ms=${LINGER_MS}`, 'batch.size=65536', `compression.type=${codec}`,
   ]
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(GNU_TIME, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -280,9 +281,8 @@ function runProducerPerformance(brokers: readonly string[], topic: string, recor
         // "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, P50 ms 50th, P95 ms 95th, P99 ms 99th, ..."
         const summary = /(\d+) records sent, ([\d.]+) records\/sec .*?, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th/.exec(output)
         if (code !== 0 || summary === null) return reject(new Error(`ProducerPerformance exited with ${code}: ${output.slice(-2000)}`))
-        const [user, system, maxRssKb] = readFileSync(usage, 'utf8').trim().split(/\s+/).map(Number) as [number, number, number]
         const sent = Number(summary[1])
-        resolve({ records: sent, seconds: sent / Number(summary[2]), p50Ms: Number(summary[3]), p99Ms: Number(summary[4]), cpuSeconds: user + system, peakRssMb: maxRssKb / 1024 })
+        resolve({ records: sent, seconds: sent / Number(summary[2]), p50Ms: Number(summary[3]), p99Ms: Number(summary[4]), ...readGnuTimeUsage(usage) })
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }

@@ -6,5 +6,5 @@
 export { describeValue, messageOf } from './errors.js'
 export { integerOption, oneOfOption } from './options.js'
 export { RECORD_BATCH_OVERHEAD_BYTES } from './records.js'
-export { sleep, untilDeadline, withTimeout } from './timeouts.js'
+export { deadlinePassed, isDeadlinePassed, sleep, untilDeadline, withTimeout } from './timeouts.js'
 export { DEFAULT_MAX_BLOCK_MS } from './transport.js'

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { TopicflowError } from './errors.js'
-import { untilDeadline } from './timeouts.js'
+import { deadlinePassed, untilDeadline, withTimeout } from './timeouts.js'
 
 // Fake timers move Date.now() too, so the deadlines below are exact and nothing waits on the wall clock.
 beforeEach(() => {
@@ -64,5 +64,21 @@ describe('untilDeadline', () => {
       [800, 1_000],
     ])
     expect(Date.now()).toBe(1_000)
+  })
+
+  it('leaves an attempt the deadline cut short out of what onDeadline is given', async () => {
+    const result = untilDeadline({
+      timeoutMs: 1_000,
+      backoff: () => 400,
+      attempt: async (deadline, n) => {
+        if (n === 1) throw retriable(n)
+        // The second attempt's answer never comes: the deadline cuts it short.
+        return withTimeout(new Promise<number>(() => {}), deadline - Date.now(), deadlinePassed)
+      },
+      onDeadline: (lastError) => new Error(`gave up after ${(lastError as Error).message}`),
+    })
+    const outcome = result.catch((error: unknown) => error)
+    await vi.runAllTimersAsync()
+    expect(((await outcome) as Error).message).toBe('gave up after attempt 1')
   })
 })

@@ -39,8 +39,31 @@ export interface UntilDeadlineOptions<V> {
   readonly attempt: (deadline: number, n: number) => Promise<V>
   /** Whether an attempt's error is worth another try; others reject at once. Default: all but a `TopicflowError` that is not `retriable`. */
   readonly retriable?: (error: unknown) => boolean
-  /** What to reject with once the deadline has passed, given the last attempt's error. */
+  /**
+   * What to reject with once the deadline has passed, given the error of the last attempt that finished.
+   * An attempt cut short by the deadline (rejecting with `deadlinePassed()`, as `withTimeout` can) says
+   * nothing about what it asked, so it is left out: a topic missing all along is still named as missing.
+   * Undefined when no attempt finished.
+   */
   readonly onDeadline: (lastError: unknown) => unknown
+}
+
+/** An attempt's wait cut short at `untilDeadline`'s deadline: `withTimeout(work, deadline - Date.now(), deadlinePassed)`. */
+class DeadlinePassedError extends Error {
+  constructor() {
+    super('the deadline passed first')
+    this.name = 'DeadlinePassedError'
+  }
+}
+
+/** The rejection for an attempt that the deadline cut short (see `UntilDeadlineOptions.onDeadline`). */
+export function deadlinePassed(): Error {
+  return new DeadlinePassedError()
+}
+
+/** Whether `error` is `deadlinePassed()`'s: an attempt that must pass it on unchanged, for `untilDeadline` to know it. */
+export function isDeadlinePassed(error: unknown): boolean {
+  return error instanceof DeadlinePassedError
 }
 
 /**
@@ -60,13 +83,13 @@ export interface UntilDeadlineOptions<V> {
 export async function untilDeadline<V>(options: UntilDeadlineOptions<V>): Promise<V> {
   const { timeoutMs, backoff, attempt, retriable = isRetriable, onDeadline } = options
   const deadline = Date.now() + timeoutMs
+  let lastError: unknown
   for (let n = 1; ; n++) {
-    let lastError: unknown
     try {
       return await attempt(deadline, n)
     } catch (error) {
       if (!retriable(error)) throw error
-      lastError = error
+      if (!isDeadlinePassed(error)) lastError = error
     }
     await sleep(Math.max(0, Math.min(backoff(n), deadline - Date.now())))
     if (deadline - Date.now() <= 0) throw onDeadline(lastError)

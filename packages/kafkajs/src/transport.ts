@@ -14,7 +14,7 @@ import {
   type RecordHeaders,
   type Transport,
 } from '@topicflow/core'
-import { DEFAULT_MAX_BLOCK_MS, integerOption, untilDeadline, withTimeout } from '@topicflow/core/internal'
+import { deadlinePassed, DEFAULT_MAX_BLOCK_MS, isDeadlinePassed, integerOption, untilDeadline, withTimeout } from '@topicflow/core/internal'
 import { registerCodecs } from './codecs.js'
 import { createTopicsAndWait } from './admin.js'
 import { fromKafkajsError } from './errors.js'
@@ -81,34 +81,31 @@ class KafkajsTransport implements Transport {
     const backoff = exponential(100, 1000)
     // The attempt after which the topic was created (as the broker would have): the next one looks at once.
     let createdAfter: number | undefined
-    // A request still unanswered at the deadline says nothing about the topic: what the attempts before it
-    // learned (`learned`) makes the error, so a topic missing all along is still named as missing.
-    const outOfTime = new Error('partitionCount deadline')
-    let learned: unknown
     return untilDeadline({
       timeoutMs,
       backoff: (n) => (n === createdAfter ? 0 : backoff(n)),
       attempt: async (deadline, n) => {
         try {
-          const admin = await withTimeout(this.#connectAdmin(), deadline - Date.now(), () => outOfTime)
-          const metadata = await withTimeout(admin.fetchTopicMetadata({ topics: [topic] }), deadline - Date.now(), () => outOfTime)
+          const admin = await withTimeout(this.#connectAdmin(), deadline - Date.now(), deadlinePassed)
+          const metadata = await withTimeout(admin.fetchTopicMetadata({ topics: [topic] }), deadline - Date.now(), deadlinePassed)
           const count = metadata.topics[0]?.partitions.length ?? 0
           if (count > 0) return count
           throw new UnknownTopicError(topic, { retriable: true })
         } catch (error) {
-          if (error === outOfTime || error instanceof KafkaConnectionError) this.#admin = undefined
-          if (error === outOfTime) throw error
-          learned = error
+          const cutShort = isDeadlinePassed(error)
+          if (cutShort || error instanceof KafkaConnectionError) this.#admin = undefined
+          // Passed on as it is: untilDeadline leaves a cut-short attempt out of what the attempts learned.
+          if (cutShort) throw error
           const typed = error instanceof KafkaConnectionError ? error : fromKafkajsError(error, { topic, brokers: this.brokers })
           if (typed instanceof UnknownTopicError && this.#autoCreate && createdAfter === undefined) {
             createdAfter = n
-            await withTimeout(this.#createAsBrokerWould(topic), deadline - Date.now(), () => outOfTime).catch(() => undefined)
+            await withTimeout(this.#createAsBrokerWould(topic), deadline - Date.now(), deadlinePassed).catch(() => undefined)
           }
           // kafkajs's verdict decides whether to look again; its own error is kept for the message at the deadline.
           throw typed.retriable ? error : typed
         }
       },
-      onDeadline: () => {
+      onDeadline: (learned) => {
         if (learned === undefined) return this.#unreachable(timeoutMs)
         if (learned instanceof KafkaConnectionError) return learned
         const typed = fromKafkajsError(learned, { topic, brokers: this.brokers })

@@ -10,7 +10,7 @@ import {
   type ProducerSessionOptions,
   type Transport,
 } from '@topicflow/core'
-import { DEFAULT_MAX_BLOCK_MS, messageOf, untilDeadline, withTimeout } from '@topicflow/core/internal'
+import { deadlinePassed, DEFAULT_MAX_BLOCK_MS, messageOf, untilDeadline, withTimeout } from '@topicflow/core/internal'
 import { API, BrokerConnection } from './connection.js'
 import { kafkaErrorCode } from './kafkaErrors.js'
 import { initProducerIdRequest, metadataRequest, readInitProducerId, readMetadata, type MetadataResponse } from './messages.js'
@@ -93,29 +93,20 @@ class WireTransport implements Transport, SessionTransport {
 
   async partitionCount(topic: string, options: PartitionCountOptions = {}): Promise<number> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_MAX_BLOCK_MS
-    // A request still unanswered at the deadline says nothing about the topic: what the attempts before it
-    // learned (`learned`) makes the error, so a topic missing all along is still named as missing.
-    const outOfTime = new Error('partitionCount deadline')
-    let learned: unknown
     return untilDeadline({
       timeoutMs,
       backoff: exponential(50, 1000),
       attempt: async (deadline) => {
-        try {
-          const remaining = deadline - Date.now()
-          const metadata = await withTimeout(this.#fetchMetadata([topic], remaining), remaining, () => outOfTime)
-          const described = metadata.topics.find((t) => t.name === topic)
-          if (described !== undefined && described.errorCode === 0 && described.partitions.length > 0) return described.partitions.length
-          const code = kafkaErrorCode(described?.errorCode ?? 3)
-          if (!code.retriable) throw new ProduceError(`Metadata for topic "${topic}" refused: ${code.name}`, code.name, { topic, retriable: false })
-          throw new UnknownTopicError(topic, { retriable: true })
-        } catch (error) {
-          if (error !== outOfTime) learned = error
-          throw error
-        }
+        const remaining = deadline - Date.now()
+        const metadata = await withTimeout(this.#fetchMetadata([topic], remaining), remaining, deadlinePassed)
+        const described = metadata.topics.find((t) => t.name === topic)
+        if (described !== undefined && described.errorCode === 0 && described.partitions.length > 0) return described.partitions.length
+        const code = kafkaErrorCode(described?.errorCode ?? 3)
+        if (!code.retriable) throw new ProduceError(`Metadata for topic "${topic}" refused: ${code.name}`, code.name, { topic, retriable: false })
+        throw new UnknownTopicError(topic, { retriable: true })
       },
       // Java's producer says the same after max.block.ms: the topic was not in metadata, or no broker answered.
-      onDeadline: () =>
+      onDeadline: (learned) =>
         learned instanceof UnknownTopicError
           ? new UnknownTopicError(topic, { retriable: false, cause: learned, waitedMs: timeoutMs, creationAsked: this.#options.allowAutoTopicCreation })
           : this.#unreachable(timeoutMs, learned),
