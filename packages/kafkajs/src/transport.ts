@@ -1,33 +1,21 @@
 import kafkajs from 'kafkajs'
-import type { Admin, IHeaders, KafkaConfig, Message, Producer, RecordMetadata } from 'kafkajs'
+import type { Admin, KafkaConfig } from 'kafkajs'
 import {
   KafkaConnectionError,
   UnknownTopicError,
   exponential,
-  type Codec,
-  type HeaderValue,
-  type ProduceAck,
-  type ProduceRequest,
   type PartitionCountOptions,
   type ProducerSession,
   type ProducerSessionOptions,
-  type RecordHeaders,
   type Transport,
 } from '@topicflow/core'
 import { deadlinePassed, DEFAULT_MAX_BLOCK_MS, isDeadlinePassed, integerOption, untilDeadline, withTimeout } from '@topicflow/core/internal'
 import { registerCodecs } from './codecs.js'
 import { createTopicsAndWait } from './admin.js'
 import { fromKafkajsError } from './errors.js'
+import { DirectSession } from './directSession.js'
 
-const { Kafka, CompressionTypes, ConfigResourceTypes, logLevel, Partitioners } = kafkajs
-
-const COMPRESSION: Record<Codec, number> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
-  snappy: CompressionTypes.Snappy,
-  lz4: CompressionTypes.LZ4,
-  zstd: CompressionTypes.ZSTD,
-}
+const { Kafka, ConfigResourceTypes, logLevel, Partitioners } = kafkajs
 
 /** kafkajs's client configuration; `clientId` defaults to `topicflow` and `logLevel` to NOTHING (topicflow reports every error itself). */
 export interface KafkajsTransportOptions extends KafkaConfig {
@@ -167,93 +155,5 @@ class KafkajsTransport implements Transport {
 
   #unreachable(timeoutMs: number): KafkaConnectionError {
     return new KafkaConnectionError(`Kafka at ${this.brokers} did not answer within ${timeoutMs} ms`, { retriable: true })
-  }
-}
-
-function toMessages(request: ProduceRequest): Message[] {
-  return request.records.map((record) => ({
-    key: record.key,
-    value: record.value,
-    headers: kafkajsHeaders(record.headers),
-    partition: request.partition,
-    timestamp: String(record.timestamp),
-  }))
-}
-
-/**
- * A record's headers as kafkajs takes them: an object, written in `Object.keys` order with an array value's
- * entries in a row (kafkajs 2.2.4, protocol/recordBatch/record/v0). A plain object would list integer-like
- * names (`42`) first, so this one is a Proxy whose keys come in the order the names first appear; kafkajs's
- * encoder then writes every name where it first came. What it cannot write is a name repeated with others
- * between: that name's values go out together at its first place (`a, b, a` lands as `a, a, b`). That is
- * this transport's limit; the wire transport writes headers exactly as given.
- *
- * Keys set on the object later (`@opentelemetry/instrumentation-kafkajs` injects `traceparent` into it)
- * come after the record's own, in the order they are set. No headers: no object, and kafkajs (or that
- * instrumentation) makes its own.
- */
-export function kafkajsHeaders(headers: RecordHeaders): IHeaders | undefined {
-  if (headers.length === 0) return undefined
-  const values: Record<string, HeaderValue[]> = Object.create(null) as Record<string, HeaderValue[]>
-  const names: (string | symbol)[] = []
-  for (const [name, value] of headers) {
-    const known = values[name]
-    if (known === undefined) {
-      values[name] = [value]
-      names.push(name)
-    } else known.push(value)
-  }
-  return new Proxy(values, {
-    ownKeys: () => names,
-    defineProperty(target, name, descriptor) {
-      if (!Object.hasOwn(target, name)) names.push(name)
-      return Reflect.defineProperty(target, name, descriptor)
-    },
-    deleteProperty(target, name) {
-      const at = names.indexOf(name)
-      if (at >= 0) names.splice(at, 1)
-      return Reflect.deleteProperty(target, name)
-    },
-  })
-}
-
-function toAck(metadata: RecordMetadata | undefined): ProduceAck {
-  if (metadata === undefined) return { baseOffset: -1, logAppendTime: -1 }
-  return { baseOffset: Number(metadata.baseOffset ?? -1), logAppendTime: Number(metadata.logAppendTime ?? -1) }
-}
-
-function sizeOf(request: ProduceRequest): number {
-  return request.records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0)
-}
-
-/**
- * One kafkajs `send` per topic-partition batch. Never several partitions in one call: a call that spans
- * brokers can fail on one and land on another, and re-sending the landed part would give it new sequence
- * numbers, which idempotence cannot recognise as duplicates (measured: 993 duplicates in 300,000 records
- * through two leader kills when batches were coalesced; none since).
- */
-class DirectSession implements ProducerSession {
-  constructor(
-    readonly producer: Producer,
-    readonly brokers: string,
-  ) {}
-
-  async send(request: ProduceRequest): Promise<ProduceAck> {
-    try {
-      const result = await this.producer.send({
-        topic: request.topic,
-        messages: toMessages(request),
-        acks: request.acks,
-        timeout: request.timeoutMs,
-        compression: COMPRESSION[request.codec],
-      })
-      return toAck(result.find((m) => m.partition === request.partition))
-    } catch (error) {
-      throw fromKafkajsError(error, { topic: request.topic, partition: request.partition, sizeBytes: sizeOf(request), brokers: this.brokers })
-    }
-  }
-
-  close(): Promise<void> {
-    return this.producer.disconnect()
   }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { NO_HEADERS, type RecordHeaders } from '@topicflow/core'
 import { RECORD_BATCH_OVERHEAD_BYTES } from '@topicflow/core/internal'
 import { encodeRecordBatch } from '@topicflow/wire'
-import { kafkajsHeaders } from './transport.js'
+import { kafkajsHeaders } from './directSession.js'
 
 // kafkajs's own record encoder, the one its producer calls with each message's headers object.
 const require = createRequire(import.meta.url)
