@@ -91,8 +91,11 @@ export class BrokerConnection {
     else this.#onClose.add(listener)
   }
 
-  /** Sends a request and resolves with a reader positioned at the response body. */
-  request(api: Api, body: readonly Buffer[], timeoutMs: number): Promise<Reader> {
+  /**
+   * Sends a request and resolves with a reader positioned at the response body. `written` is called once
+   * the socket has taken the whole request (so its buffers may be reused), not if writing failed.
+   */
+  request(api: Api, body: readonly Buffer[], timeoutMs: number, written?: () => void): Promise<Reader> {
     return new Promise<Reader>((resolve, reject) => {
       const correlationId = this.#nextRequest(reject)
       if (correlationId === undefined) return
@@ -100,7 +103,7 @@ export class BrokerConnection {
         this.#fail(new KafkaConnectionError(`${api.name} request to ${this.address} got no answer within ${timeoutMs} ms`))
       }, timeoutMs)
       this.#inFlight.set(correlationId, { api, resolve, reject, timer })
-      this.#write(requestFrame(api.key, api.version, correlationId, this.options.clientId, body))
+      this.#write(requestFrame(api.key, api.version, correlationId, this.options.clientId, body), written && ((error) => error || written()))
     })
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { BatchBuffers } from './batchBuffers.js'
 import { ProduceQueue } from './produceQueue.js'
 import { fakeConnection } from './__fixtures__/fakeConnection.js'
 
@@ -19,6 +20,18 @@ describe('ProduceQueue', () => {
     sent[0]!.answer({ 1: 6 })
     const [a, b, c] = await Promise.all(answers)
     expect([a!.baseOffset, b!.errorCode, c!.baseOffset]).toEqual([0, 6, 200])
+  })
+
+  it('gives each batch back to its buffers once the request is written, before the answer', async () => {
+    const { connection, sent } = fakeConnection()
+    const buffers = new BatchBuffers()
+    const queue = new ProduceQueue(connection, 1 << 20, buffers)
+    const answers = [0, 1].map((p) => queue.add({ topic: 't', partition: p, batch: buffers.acquire(10_000).fill(p) }, -1, 1000))
+    await turn()
+    expect(buffers.freeBytes).toBe(2 * 16_384)
+    expect(sent[0]!.batches.map((b) => b[0])).toEqual([0, 1])
+    sent[0]!.answer()
+    await Promise.all(answers)
   })
 
   it('holds what comes while a request is in flight and sends it all in the next one', async () => {

@@ -1,5 +1,6 @@
 import { KafkaConnectionError } from '@topicflow/core'
 import type { BrokerConnection } from './connection.js'
+import type { BatchBuffers } from './batchBuffers.js'
 import { produceRequest, readProduce, type PartitionProduceResponse } from './messages.js'
 
 /** A batch for one partition as the queue takes it: its bytes, or their encoding still under way. */
@@ -41,6 +42,8 @@ export class ProduceQueue {
   constructor(
     readonly connection: Pick<BrokerConnection, 'address' | 'request' | 'send' | 'produceApi'>,
     readonly maxRequestBytes: number,
+    /** Where the batches' memory came from: each batch goes back there once its request is written. */
+    readonly buffers?: BatchBuffers,
   ) {}
 
   add(pending: PendingBatch, acks: number, timeoutMs: number): Promise<PartitionProduceResponse> {
@@ -104,13 +107,17 @@ export class ProduceQueue {
     const { acks, timeoutMs } = group[0]!
     const body = produceRequest(acks, timeoutMs, group)
     const { produceApi } = this.connection
+    const written = (): void => {
+      if (this.buffers !== undefined) for (const entry of group) this.buffers.release(entry.batch)
+    }
     try {
       if (acks === 0) {
         await this.connection.send(produceApi, body)
+        written()
         for (const entry of group) entry.resolve({ topic: entry.topic, partition: entry.partition, errorCode: 0, baseOffset: -1, logAppendTime: -1, errorMessage: null })
         return
       }
-      const answers = readProduce(await this.connection.request(produceApi, body, timeoutMs), produceApi.version)
+      const answers = readProduce(await this.connection.request(produceApi, body, timeoutMs, written), produceApi.version)
       for (const entry of group) {
         const answer = answers.find((a) => a.partition === entry.partition && a.topic === entry.topic)
         if (answer !== undefined) entry.resolve(answer)

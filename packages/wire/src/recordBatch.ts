@@ -1,6 +1,7 @@
 import type { Codec, WireRecord } from '@topicflow/core'
 import { compressionCodecs } from '@topicflow/codecs'
 import { crc32c } from '@node-rs/crc32'
+import type { BatchBuffers } from './batchBuffers.js'
 
 /**
  * Kafka's record batch, magic v2 (KIP-98), encoded in one pass over the records into one buffer: sizes
@@ -36,8 +37,12 @@ export const BATCH_HEADER_BYTES = 61
 /** The attributes' compression bits (0–2). */
 const CODEC_ID: Record<Codec, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 }
 
-/** Encodes `records` as one batch; its base offset is 0 (the broker assigns offsets). */
-export async function encodeRecordBatch(records: readonly WireRecord[], codec: Codec, producer: BatchProducer | undefined): Promise<Buffer> {
+/**
+ * Encodes `records` as one batch; its base offset is 0 (the broker assigns offsets). With `buffers`, the
+ * batch's memory (and the uncompressed records' before compression) comes from there; the caller gives the
+ * batch back once it is written.
+ */
+export async function encodeRecordBatch(records: readonly WireRecord[], codec: Codec, producer: BatchProducer | undefined, buffers?: BatchBuffers): Promise<Buffer> {
   const first = records[0]
   if (first === undefined) throw new RangeError('a record batch needs at least one record')
   const baseTimestamp = first.timestamp
@@ -48,14 +53,19 @@ export async function encodeRecordBatch(records: readonly WireRecord[], codec: C
   if (codec === 'none') {
     const bodySizes = new Int32Array(records.length)
     const recordsBytes = measureRecords(records, baseTimestamp, bodySizes)
-    batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordsBytes)
+    batch = allocate(buffers, BATCH_HEADER_BYTES + recordsBytes)
     writeRecords(batch, BATCH_HEADER_BYTES, records, baseTimestamp, bodySizes)
   } else {
     const bodySizes = new Int32Array(records.length)
-    const plain = Buffer.allocUnsafe(measureRecords(records, baseTimestamp, bodySizes))
+    const plain = allocate(buffers, measureRecords(records, baseTimestamp, bodySizes))
     writeRecords(plain, 0, records, baseTimestamp, bodySizes)
-    const compressed = await compressionCodecs[codec].compress(plain)
-    batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length)
+    let compressed: Buffer
+    try {
+      compressed = await compressionCodecs[codec].compress(plain)
+    } finally {
+      buffers?.release(plain)
+    }
+    batch = allocate(buffers, BATCH_HEADER_BYTES + compressed.length)
     compressed.copy(batch, BATCH_HEADER_BYTES)
   }
 
@@ -73,6 +83,10 @@ export async function encodeRecordBatch(records: readonly WireRecord[], codec: C
   batch.writeInt32BE(records.length, RECORD_COUNT_OFFSET)
   batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET)
   return batch
+}
+
+function allocate(buffers: BatchBuffers | undefined, size: number): Buffer {
+  return buffers === undefined ? Buffer.allocUnsafe(size) : buffers.acquire(size)
 }
 
 /** Total bytes of the encoded records; each record's body size (without its length prefix) into `bodySizes`. */

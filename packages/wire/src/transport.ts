@@ -16,6 +16,7 @@ import { kafkaErrorCode } from './kafkaErrors.js'
 import { initProducerIdRequest, metadataRequest, readInitProducerId, readMetadata, type MetadataResponse } from './messages.js'
 import type { BatchProducer } from './recordBatch.js'
 import type { SaslOptions } from './sasl.js'
+import { BatchBuffers } from './batchBuffers.js'
 import { WireSession, type SessionTransport } from './wireSession.js'
 
 /** Options of the wire transport. The names of those kafkajs also has are kafkajs's, so configs carry over. */
@@ -73,6 +74,8 @@ class WireTransport implements Transport, SessionTransport {
   /** Leader node id of each partition, by topic; a topic is dropped when its leaders may be stale. */
   readonly #leaders = new Map<string, Int32Array>()
   readonly #refreshing = new Map<string, Promise<void>>()
+  /** Record batch memory, reused across the sessions of this transport. */
+  readonly batchBuffers = new BatchBuffers()
   #closed = false
 
   constructor(options: WireTransportOptions) {

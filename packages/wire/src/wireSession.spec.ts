@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BrokerUnavailableError, KafkaConnectionError, NO_HEADERS, ProduceError, type ProduceRequest } from '@topicflow/core'
+import { BatchBuffers } from './batchBuffers.js'
 import { fakeConnection, type SentRequest } from './__fixtures__/fakeConnection.js'
 import { DUPLICATE_SEQUENCE_NUMBER } from './kafkaErrors.js'
 import { WireSession, type SessionTransport } from './wireSession.js'
@@ -14,6 +15,7 @@ function fakeTransport(options: { readonly firstSequence?: number; readonly lead
   const calls = { newProducerId: 0, staleMetadata: 0 }
   const transport: SessionTransport = {
     maxRequestBytes: 1 << 20,
+    batchBuffers: new BatchBuffers(),
     leaderOf: async () => {
       if (options.leaderError !== undefined) throw options.leaderError
       return connection

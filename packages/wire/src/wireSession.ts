@@ -10,6 +10,7 @@ import {
   type ProducerSession,
 } from '@topicflow/core'
 import { messageOf } from '@topicflow/core/internal'
+import type { BatchBuffers } from './batchBuffers.js'
 import type { BrokerConnection } from './connection.js'
 import { DUPLICATE_SEQUENCE_NUMBER, PRODUCER_STATE_LOST, STALE_METADATA, TOO_LARGE, kafkaErrorCode } from './kafkaErrors.js'
 import type { PartitionProduceResponse } from './messages.js'
@@ -23,6 +24,8 @@ export type SessionConnection = Pick<BrokerConnection, 'address' | 'request' | '
 export interface SessionTransport {
   /** Largest produce request, in bytes (Java's `max.request.size`). */
   readonly maxRequestBytes: number
+  /** The memory batches are encoded into, given back once written. */
+  readonly batchBuffers: BatchBuffers
   /** The partition's leader, asking for metadata when it is not known. */
   leaderOf(topic: string, partition: number): Promise<SessionConnection>
   /** Forgets the topic's leaders, so that the next request asks for metadata again. */
@@ -78,7 +81,7 @@ export class WireSession implements ProducerSession {
     try {
       // Queued before it is encoded (compression runs on the thread pool), so that the request being
       // gathered for this broker waits for it instead of leaving without it.
-      encoded = encodeRecordBatch(request.records, request.codec, sequence?.producer)
+      encoded = encodeRecordBatch(request.records, request.codec, sequence?.producer, this.transport.batchBuffers)
       answer = await this.#queueFor(connection).add({ topic, partition, batch: encoded }, request.acks, request.timeoutMs)
     } catch (error) {
       // An encoding that failed (a codec not registered, say) is the records' own error: nothing was sent.
@@ -145,7 +148,7 @@ export class WireSession implements ProducerSession {
   #queueFor(connection: SessionConnection): ProduceQueue {
     let queue = this.#queues.get(connection)
     if (queue === undefined) {
-      queue = new ProduceQueue(connection, this.transport.maxRequestBytes)
+      queue = new ProduceQueue(connection, this.transport.maxRequestBytes, this.transport.batchBuffers)
       this.#queues.set(connection, queue)
       connection.onClose(() => this.#queues.delete(connection))
     }

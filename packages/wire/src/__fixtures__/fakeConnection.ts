@@ -13,15 +13,17 @@ export interface SentRequest {
   fail(error: Error): void
 }
 
-/** A connection that records each produce request (decoding the partitions and batches it carries) and answers when told; it never closes. */
+/** A connection that records each produce request (a copy of it, decoding the partitions and batches it carries) and answers when told; it never closes. */
 export function fakeConnection() {
   const sent: SentRequest[] = []
   const connection: Pick<BrokerConnection, 'address' | 'request' | 'send' | 'produceApi' | 'onClose'> = {
     address: 'fake:9092',
     produceApi: API.produce,
-    request: (_api, body) =>
+    request: (_api, body, _timeoutMs, written) =>
       new Promise<Reader>((resolve, reject) => {
+        // A copy, as the socket's kernel buffer is: the request's own buffers may be reused once `written` is called.
         const reader = new Reader(Buffer.concat(body))
+        written?.()
         reader.string() // transactional id
         reader.int16() // acks
         reader.int32() // timeout
