@@ -4,6 +4,7 @@
  * results goes out on stdout.
  */
 import type { Codec } from '@topicflow/core'
+import { TurnClock } from '@topicflow/core/internal'
 
 /** What a contender is asked to produce. */
 export interface BenchJob {
@@ -49,8 +50,11 @@ export class RunRecorder {
   readonly #cpuAtStart = process.cpuUsage()
   #records = 0
 
+  /** Reads the clock for `acked`: once for the reports of one batch, which come in one turn. */
+  readonly #clock = new TurnClock()
+
   /** One record acknowledged: `madeAt` is the Date.now() at which the record was made. */
-  acked(madeAt: number, now = Date.now()): void {
+  acked(madeAt: number, now = this.#clock.now()): void {
     const latency = now - madeAt
     if (this.#records < LATENCY_SAMPLE) this.#latencies[this.#records] = latency
     else {

@@ -90,6 +90,8 @@ export interface ComparisonOptions {
   /** Records at 100 B; larger values get fewer (300/size of them, at least 20,000). */
   readonly count: number
   readonly rounds: number
+  /** Only these contenders (by name) besides topicflow, which always runs; undefined for all. */
+  readonly only?: ReadonlySet<string>
   readonly log: (line: string) => void
 }
 
@@ -99,7 +101,9 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
   /** Contenders that cannot run here (a runtime they do not support, a build that failed), with why. */
   const skipped = new Map<string, string>()
   const prepared = new Map<string, Record<string, string>>()
+  const chosen = (name: string): boolean => name === 'topicflow' || options.only === undefined || options.only.has(name)
   for (const contender of NODE_CONTENDERS) {
+    if (!chosen(contender.name)) continue
     const ready = contender.prepare?.(options.log) ?? { env: {} }
     if ('error' in ready) {
       skipped.set(contender.name, ready.error)
@@ -107,7 +111,7 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
     } else prepared.set(contender.name, ready.env)
   }
   const kcat = kcatVersion()
-  if (kcat === undefined) skipped.set(KCAT_CONTENDER, 'kcat is not installed (Debian: apt-get install kcat; npm test installs it)')
+  if (kcat === undefined && chosen(KCAT_CONTENDER)) skipped.set(KCAT_CONTENDER, 'kcat is not installed (Debian: apt-get install kcat; npm test installs it)')
   const releases = new Map<string, { version: string; runtime: string }>([
     ...NODE_CONTENDERS.map((c) => [c.name, { version: c.version(), runtime: nodeRuntimeLabel() }] as const),
     [JAVA_CONTENDER, { version: `Kafka ${resolveKafka().version}`, runtime: javaRuntimeLabel(resolveKafka().javaBin) }],
@@ -121,7 +125,7 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
       const best = new Map<string, RunResult>()
       const failures = new Map<string, string>()
       const runners: Array<[string, (records: number, topic: string) => Promise<RunResult>, number]> = [
-        ...NODE_CONTENDERS.filter((c) => !skipped.has(c.name)).map(
+        ...NODE_CONTENDERS.filter((c) => chosen(c.name) && !skipped.has(c.name)).map(
           (c) =>
             [
               c.name,
@@ -130,8 +134,8 @@ export async function compareProducers(options: ComparisonOptions): Promise<Comp
               Math.min(count, c.maxRecords ?? count),
             ] as [string, (records: number, topic: string) => Promise<RunResult>, number],
         ),
-        [JAVA_CONTENDER, (records, topic) => runProducerPerformance(options.brokers, topic, records, recordSize, codec), count],
-        ...(skipped.has(KCAT_CONTENDER) ? [] : [[KCAT_CONTENDER, (records: number, topic: string) => runKcat(options.brokers, topic, records, recordSize, codec, RUN_TIMEOUT_MS), count] as [string, (records: number, topic: string) => Promise<RunResult>, number]]),
+        ...(!chosen(JAVA_CONTENDER) ? [] : [[JAVA_CONTENDER, (records: number, topic: string) => runProducerPerformance(options.brokers, topic, records, recordSize, codec), count] as [string, (records: number, topic: string) => Promise<RunResult>, number]]),
+        ...(!chosen(KCAT_CONTENDER) || skipped.has(KCAT_CONTENDER) ? [] : [[KCAT_CONTENDER, (records: number, topic: string) => runKcat(options.brokers, topic, records, recordSize, codec, RUN_TIMEOUT_MS), count] as [string, (records: number, topic: string) => Promise<RunResult>, number]]),
       ]
       for (let round = 0; round < options.rounds; round++) {
         // Alternate the order, so that no contender always runs on a fresher (or warmer) broker.

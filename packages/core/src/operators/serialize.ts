@@ -3,6 +3,7 @@ import { InvalidOptionError, SerializationError } from '../errors.js'
 import { functionOption } from '../options.js'
 import { NO_HEADERS, recordHeaders, type HeadersInput, type OutgoingRecord, type RecordHeaders } from '../records.js'
 import type { Serializer } from '../serializers.js'
+import { TurnClock } from '../turnClock.js'
 
 /** Options of `serialize`. */
 export interface SerializeOptions<T> {
@@ -13,7 +14,11 @@ export interface SerializeOptions<T> {
    * together). Values are strings (UTF-8) or Buffers.
    */
   readonly headers?: HeadersInput | ((event: T) => HeadersInput)
-  /** The record's CreateTime (epoch ms) from the event; default: the time the event is taken. */
+  /**
+   * The record's CreateTime (epoch ms) from the event. Default: the time the event is taken, from a clock
+   * read once per 64 events of one synchronous burst at most (reading it per event cost a tenth of a
+   * record's CPU); pass `() => Date.now()` for a reading per event.
+   */
   readonly timestamp?: (event: T) => number
   /** An event that cannot be serialized: `'fail'` errors the stream (default), or a handler takes the error and the stream goes on. */
   readonly onError?: SerializationErrorPolicy
@@ -72,6 +77,7 @@ export function serialize<T>(
   return (source) =>
     new Observable<OutgoingRecord<T>>((subscriber) => {
       const checkedTopics = new Set<string>()
+      const clock = new TurnClock()
       const topicOf = (event: T): string => {
         if (typeof topic === 'string') return topic
         const name = topic(event)
@@ -89,7 +95,7 @@ export function serialize<T>(
             const recordTopic = topicOf(event)
             part = 'headers'
             const eventHeaders = typeof headers === 'function' ? recordHeaders(headers(event)) : fixedHeaders
-            const time = timestamp === undefined ? Date.now() : timestamp(event)
+            const time = timestamp === undefined ? clock.now() : timestamp(event)
             part = 'value'
             const value = serializer(event)
             if (value !== null && !Buffer.isBuffer(value)) throw new TypeError('the serializer must return a Buffer or null')
