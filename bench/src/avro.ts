@@ -47,7 +47,7 @@ export interface AvroCost {
 
 export async function measureAvroCost(registryUrl: string, count: number, rounds = 5): Promise<AvroCost> {
   const events: PizzaOrder[] = []
-  for await (const order of pizzaOrders(count)) events.push(order)
+  for (const order of pizzaOrders(count)) events.push(order)
   const type = avro.Type.forSchema(PIZZA_ORDER_SCHEMA as avro.Schema)
   const serializer = await avroSerializer<PizzaOrder>({ registry: registryUrl, topic: `bench-avro-${Date.now()}`, schema: PIZZA_ORDER_SCHEMA as avro.Schema })
   let avscBest = Number.POSITIVE_INFINITY

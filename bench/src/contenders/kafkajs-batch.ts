@@ -28,7 +28,7 @@ const flush = async (): Promise<void> => {
   messages = []
   madeAt = []
 }
-for await (const order of pizzaOrders(job.count)) {
+for (const order of pizzaOrders(job.count)) {
   messages.push({ key: order.storeId, value: JSON.stringify(order) })
   madeAt.push(order.placedAt)
   if (messages.length === chunkSize) await flush()

@@ -23,8 +23,12 @@ function random(seed: number): () => number {
   }
 }
 
-/** Generates `count` orders from `stores` stores, lazily: a pull source reads them only as fast as Kafka takes them. */
-export async function* pizzaOrders(count: number, stores = 48): AsyncGenerator<PizzaOrder> {
+/**
+ * Generates `count` orders from `stores` stores, lazily: a pull source reads them only as fast as Kafka
+ * takes them. A synchronous generator: `fromAsyncIterable` takes one without an await per event (an
+ * async generator costs a promise per order).
+ */
+export function* pizzaOrders(count: number, stores = 48): Generator<PizzaOrder> {
   const next = random(2026)
   const pick = <V>(list: readonly V[]): V => list[Math.floor(next() * list.length)]!
   for (let i = 0; i < count; i++) {

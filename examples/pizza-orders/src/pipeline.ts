@@ -47,7 +47,7 @@ export function pizzaPipeline(
 /** The bytes the pipeline sends for `count` orders (JSON values and keys), regenerated rather than kept in memory. */
 export async function pizzaPayloadBytes(count: number): Promise<number> {
   let bytes = 0
-  for await (const order of pizzaOrders(count)) bytes += Buffer.byteLength(JSON.stringify(order)) + Buffer.byteLength(order.storeId)
+  for (const order of pizzaOrders(count)) bytes += Buffer.byteLength(JSON.stringify(order)) + Buffer.byteLength(order.storeId)
   return bytes
 }
 
