@@ -7,7 +7,7 @@
  * and frees. Measured on Node 26 (`encodeRecordBatch`, 64 KiB batches, records of 1 KiB): ~2,000 ns per
  * record with fresh buffers, ~480 ns with reused ones.
  *
- * Buffers come in power-of-two sizes from `MIN_POOLED_BYTES` to `MAX_POOLED_BYTES`; a larger request gets
+ * Buffers come in power-of-two sizes from 2^`MIN_POOLED_CLASS` to `MAX_POOLED_BYTES`; a larger request gets
  * memory of its own, never pooled. At most `maxFreeBytes` of free buffers are kept; the rest go to the
  * garbage collector as before. A buffer that is never given back (its request failed before it was
  * written) is simply collected: only what `release` is handed is reused.
