@@ -1,3 +1,5 @@
+import type { FetchedRecord } from './consumerTransport.js'
+
 /**
  * Errors follow kafkajs's shape: one base class with `retriable`, `name` taken from the class, an
  * optional `cause`, and the context that locates the failure (topic, partition, the record's source).
@@ -9,6 +11,8 @@ export interface ErrorContext {
   readonly topic?: string
   /** The partition, when it was known. */
   readonly partition?: number
+  /** The offset of the consumed record it concerns, on the read side. */
+  readonly offset?: number
   /** The events (`source` of each record) the error concerns, so nothing fails anonymously. */
   readonly sources?: readonly unknown[]
   /** The underlying error, if any. */
@@ -22,6 +26,7 @@ export class TopicflowError extends Error {
   readonly retriable: boolean
   readonly topic: string | undefined
   readonly partition: number | undefined
+  readonly offset: number | undefined
   readonly sources: readonly unknown[]
 
   constructor(message: string, context: ErrorContext = {}) {
@@ -30,6 +35,7 @@ export class TopicflowError extends Error {
     this.retriable = context.retriable ?? false
     this.topic = context.topic
     this.partition = context.partition
+    this.offset = context.offset
     this.sources = context.sources ?? []
   }
 }
@@ -169,6 +175,47 @@ export class DeliveryFailedError extends TopicflowError {
       `Delivery failed: ${failure.message} (${failed.length} record(s) failed, ${unsent.length} not sent)`,
       { cause: failure, topic: failure.topic, partition: failure.partition, sources: [...failed, ...unsent] },
     )
+  }
+}
+
+/** A consumed record's key or value could not be read by its deserializer. Carries the record as fetched. */
+export class DeserializationError extends TopicflowError {
+  constructor(
+    readonly part: 'key' | 'value',
+    /** The record as fetched: its bytes, headers, topic, partition and offset. */
+    readonly record: FetchedRecord,
+    cause: unknown,
+  ) {
+    super(`Cannot deserialize the ${part} of ${record.topic}-${record.partition} at offset ${record.offset}: ${messageOf(cause)}`, {
+      cause,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+    })
+  }
+}
+
+/** An offset commit was refused or got no answer (Java's `CommitFailedException` and the retriable errors before it). */
+export class CommitError extends TopicflowError {
+  constructor(
+    message: string,
+    /** Kafka's error code name, e.g. REBALANCE_IN_PROGRESS, or the connection failure's class. */
+    readonly type: string,
+    context: ErrorContext,
+  ) {
+    super(message, context)
+  }
+}
+
+/** A consumer-group request (join, sync, heartbeat, leave, coordinator lookup) was refused, or the member was fenced. */
+export class GroupError extends TopicflowError {
+  constructor(
+    message: string,
+    /** Kafka's error code name, e.g. FENCED_INSTANCE_ID, GROUP_AUTHORIZATION_FAILED. */
+    readonly type: string,
+    context: ErrorContext = {},
+  ) {
+    super(message, context)
   }
 }
 

@@ -13,7 +13,7 @@ export { drainOnSignal, signalExitCode, type DrainOnSignalOptions } from './drai
 export { deadLetterQueue, DEAD_LETTER_HEADERS, type DeadLetterQueue, type DeadLetterQueueOptions, type DeadLetterStage } from './deadLetters.js'
 export { fromAsyncIterable, fromReadable } from './sources.js'
 export { createSender, type Sender } from './sender.js'
-export { json, string, bytes, type Serializer } from './serializers.js'
+export { json, string, bytes, deserializerOf, type Serializer, type Deserializer, type Serde, type DeserializerInput } from './serializers.js'
 export { murmur2, partitionForKey } from './murmur2.js'
 export {
   murmur2Partitioner,
@@ -37,6 +37,9 @@ export {
   DeliveryTimeoutError,
   DeliveryFailedError,
   ProducerClosedError,
+  DeserializationError,
+  CommitError,
+  GroupError,
   type ErrorContext,
 } from './errors.js'
 export {
@@ -59,3 +62,22 @@ export {
   type DeliveryReport,
 } from './records.js'
 export type { AcksLevel, Transport, ProducerSession, ProducerSessionOptions, ProduceRequest, ProduceAck, WireRecord, PartitionCountOptions } from './transport.js'
+export type {
+  TopicPartition,
+  FetchedRecord,
+  OffsetToCommit,
+  RebalanceListener,
+  AutoOffsetReset,
+  IsolationLevel,
+  AssignorName,
+  ConsumerSessionOptions,
+  GroupGeneration,
+  ConsumerSession,
+  ConsumerTransport,
+} from './consumerTransport.js'
+export { KafkaConsumer, ConsumerState, type ConsumerStats } from './consumer/kafkaConsumer.js'
+export type { KafkaConsumerOptions } from './consumer/options.js'
+export type { ConsumedRecord } from './consumer/consumedRecord.js'
+export { fromKafka, type FromKafkaOptions } from './consumer/fromKafka.js'
+export { serializeFrom, many, ManyOutputs, type SerializeFromOptions } from './operators/serializeFrom.js'
+export { commitOffsets } from './operators/commitOffsets.js'
