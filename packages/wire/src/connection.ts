@@ -17,7 +17,16 @@ export const API = {
    * zstd allowed since v7); the answer lacks v8's record_errors and error_message (KIP-467).
    */
   produceV7: { key: 0, version: 7, name: 'Produce', since: '2.1' },
+  fetch: { key: 1, version: 11, name: 'Fetch', since: '2.3' },
+  listOffsets: { key: 2, version: 5, name: 'ListOffsets', since: '2.2' },
   metadata: { key: 3, version: 7, name: 'Metadata', since: '2.1' },
+  offsetCommit: { key: 8, version: 7, name: 'OffsetCommit', since: '2.3' },
+  offsetFetch: { key: 9, version: 5, name: 'OffsetFetch', since: '2.1' },
+  findCoordinator: { key: 10, version: 2, name: 'FindCoordinator', since: '2.0' },
+  joinGroup: { key: 11, version: 5, name: 'JoinGroup', since: '2.3' },
+  heartbeat: { key: 12, version: 3, name: 'Heartbeat', since: '2.3' },
+  leaveGroup: { key: 13, version: 3, name: 'LeaveGroup', since: '2.4' },
+  syncGroup: { key: 14, version: 3, name: 'SyncGroup', since: '2.3' },
   saslHandshake: { key: 17, version: 1, name: 'SaslHandshake', since: '1.0' },
   apiVersions: { key: 18, version: 0, name: 'ApiVersions', since: '0.10' },
   initProducerId: { key: 22, version: 1, name: 'InitProducerId', since: '2.0' },
@@ -25,6 +34,9 @@ export const API = {
 } as const
 export type Api = (typeof API)[keyof typeof API]
 export type ProduceApi = typeof API.produce | typeof API.produceV7
+
+/** What the consumer needs of every broker it talks to (Kafka 2.4 and later speak all of them). */
+export const CONSUMER_APIS: readonly Api[] = [API.fetch, API.listOffsets, API.offsetCommit, API.offsetFetch, API.findCoordinator, API.joinGroup, API.heartbeat, API.leaveGroup, API.syncGroup]
 
 /** How to reach and authenticate with a broker. */
 export interface BrokerConnectionOptions {
@@ -53,7 +65,13 @@ export class BrokerConnection {
   #socket: Socket | undefined
   #nextCorrelationId = 1
   readonly #inFlight = new Map<number, InFlight>()
-  #received: Buffer | undefined
+  /** Bytes received and not yet a whole response: the chunks as they came, joined once a response is whole. */
+  #chunks: Buffer[] = []
+  #receivedBytes = 0
+  /** The size of the response being received (its int32 size + 4), or -1 before its size is known. */
+  #expected = -1
+  /** The version range the broker offers of each API key. */
+  #offered = new Map<number, readonly [number, number]>()
   #closedBy: Error | undefined
   readonly #onClose = new Set<() => void>()
   #produceApi: ProduceApi = API.produce
@@ -170,21 +188,48 @@ export class BrokerConnection {
     })
   }
 
+  /**
+   * Frames responses out of the socket's chunks. A fetch response of megabytes arrives in many chunks;
+   * they are joined once, when the response is whole (joining per chunk would copy it over and over).
+   */
   #receive(chunk: Buffer): void {
-    let data = this.#received === undefined ? chunk : Buffer.concat([this.#received, chunk])
-    while (data.length >= 4) {
-      const size = data.readInt32BE(0)
-      if (data.length < 4 + size) break
-      const correlationId = data.readInt32BE(4)
-      const waiting = this.#inFlight.get(correlationId)
-      if (waiting !== undefined) {
-        this.#inFlight.delete(correlationId)
-        clearTimeout(waiting.timer)
-        waiting.resolve(new Reader(data.subarray(0, 4 + size), 8))
+    this.#chunks.push(chunk)
+    this.#receivedBytes += chunk.length
+    for (;;) {
+      if (this.#expected < 0) {
+        if (this.#receivedBytes < 4) return
+        if (this.#chunks[0]!.length < 4) this.#join()
+        this.#expected = 4 + this.#chunks[0]!.readInt32BE(0)
       }
-      data = data.subarray(4 + size)
+      if (this.#receivedBytes < this.#expected) return
+      const data = this.#chunks.length === 1 ? this.#chunks[0]! : this.#join()
+      const response = data.subarray(0, this.#expected)
+      const rest = data.subarray(this.#expected)
+      this.#chunks = rest.length === 0 ? [] : [rest]
+      this.#receivedBytes = rest.length
+      this.#expected = -1
+      this.#answer(response)
     }
-    this.#received = data.length === 0 ? undefined : data
+  }
+
+  #join(): Buffer {
+    const joined = Buffer.concat(this.#chunks, this.#receivedBytes)
+    this.#chunks = [joined]
+    return joined
+  }
+
+  #answer(response: Buffer): void {
+    const waiting = this.#inFlight.get(response.readInt32BE(4))
+    if (waiting === undefined) return
+    this.#inFlight.delete(response.readInt32BE(4))
+    clearTimeout(waiting.timer)
+    waiting.resolve(new Reader(response, 8))
+  }
+
+  /** Whether the broker speaks `api` at the version this transport uses. */
+  speaks(api: Api): boolean {
+    const range = this.#offered.get(api.key)
+    return range !== undefined && api.version >= range[0] && api.version <= range[1]
   }
 
   #fail(error: Error): void {
@@ -205,6 +250,7 @@ export class BrokerConnection {
     const errorCode = body.int16()
     if (errorCode !== 0) throw new KafkaConnectionError(`ApiVersions at ${this.address} failed: ${kafkaErrorCode(errorCode).name}`, { retriable: false })
     const ranges = new Map(body.array((r) => [r.int16(), [r.int16(), r.int16()] as const] as const))
+    this.#offered = ranges
     // Each API this connection needs, as the versions this transport can speak, preferred first.
     const needed: ReadonlyArray<readonly Api[]> = [
       [API.produce, API.produceV7],

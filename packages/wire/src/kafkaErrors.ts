@@ -1,10 +1,11 @@
 /**
- * The broker's error codes that a producer meets, with Kafka's own names and whether Java's client
+ * The broker's error codes that a producer and a consumer meet, with Kafka's own names and whether Java's client
  * treats them as retriable (org.apache.kafka.common.protocol.Errors). A code not listed here is reported
  * by number and not retried.
  */
 const ERRORS: Readonly<Record<number, readonly [name: string, retriable: boolean]>> = {
   [-1]: ['UNKNOWN_SERVER_ERROR', false],
+  1: ['OFFSET_OUT_OF_RANGE', false],
   2: ['CORRUPT_MESSAGE', true],
   3: ['UNKNOWN_TOPIC_OR_PARTITION', true],
   5: ['LEADER_NOT_AVAILABLE', true],
@@ -22,7 +23,15 @@ const ERRORS: Readonly<Record<number, readonly [name: string, retriable: boolean
   19: ['NOT_ENOUGH_REPLICAS', true],
   20: ['NOT_ENOUGH_REPLICAS_AFTER_APPEND', true],
   21: ['INVALID_REQUIRED_ACKS', false],
+  22: ['ILLEGAL_GENERATION', false],
+  23: ['INCONSISTENT_GROUP_PROTOCOL', false],
+  24: ['INVALID_GROUP_ID', false],
+  25: ['UNKNOWN_MEMBER_ID', false],
+  26: ['INVALID_SESSION_TIMEOUT', false],
+  27: ['REBALANCE_IN_PROGRESS', false],
+  28: ['INVALID_COMMIT_OFFSET_SIZE', false],
   29: ['TOPIC_AUTHORIZATION_FAILED', false],
+  30: ['GROUP_AUTHORIZATION_FAILED', false],
   31: ['CLUSTER_AUTHORIZATION_FAILED', false],
   32: ['INVALID_TIMESTAMP', false],
   33: ['UNSUPPORTED_SASL_MECHANISM', false],
@@ -42,7 +51,11 @@ const ERRORS: Readonly<Record<number, readonly [name: string, retriable: boolean
   74: ['FENCED_LEADER_EPOCH', true],
   75: ['UNKNOWN_LEADER_EPOCH', true],
   76: ['UNSUPPORTED_COMPRESSION_TYPE', false],
+  79: ['MEMBER_ID_REQUIRED', false],
+  81: ['GROUP_MAX_SIZE_REACHED', false],
+  82: ['FENCED_INSTANCE_ID', false],
   87: ['INVALID_RECORD', false],
+  88: ['UNSTABLE_OFFSET_COMMIT', true],
   89: ['THROTTLING_QUOTA_EXCEEDED', true],
   90: ['PRODUCER_FENCED', false],
 }
@@ -66,3 +79,13 @@ export const PRODUCER_STATE_LOST = new Set([45, 47, 59])
 
 export const DUPLICATE_SEQUENCE_NUMBER = 46
 export const TOO_LARGE = new Set([10, 18])
+
+/** Group errors (Java's `Errors`): the coordinator moved or is starting, so it is looked up again or waited for. */
+export const COORDINATOR_MOVED = new Set([15, 16])
+export const COORDINATOR_LOADING = 14
+export const OFFSET_OUT_OF_RANGE = 1
+export const ILLEGAL_GENERATION = 22
+export const UNKNOWN_MEMBER_ID = 25
+export const REBALANCE_IN_PROGRESS = 27
+export const MEMBER_ID_REQUIRED = 79
+export const FENCED_INSTANCE_ID = 82

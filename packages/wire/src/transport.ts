@@ -4,6 +4,9 @@ import {
   ProduceError,
   UnknownTopicError,
   exponential,
+  type ConsumerSession,
+  type ConsumerSessionOptions,
+  type ConsumerTransport,
   type PartitionCountOptions,
   type ProducerSession,
   type ProducerSessionOptions,
@@ -19,6 +22,7 @@ import type { BatchProducer } from './recordBatch.js'
 import type { SaslOptions } from './sasl.js'
 import { BatchBuffers } from './batchBuffers.js'
 import { WireSession, type SessionTransport } from './wireSession.js'
+import { WireConsumerSession } from './consumerSession.js'
 
 /** Options of the wire transport. The names of those kafkajs also has are kafkajs's, so configs carry over. */
 export interface WireTransportOptions {
@@ -57,11 +61,11 @@ export interface WireTransportOptions {
  * console.log(await transport.partitionCount('orders', { timeoutMs: 10_000 }))
  * await transport.close()
  */
-export function wireTransport(options: WireTransportOptions): Transport {
+export function wireTransport(options: WireTransportOptions): Transport & ConsumerTransport {
   return new WireTransport(options)
 }
 
-class WireTransport implements Transport, SessionTransport {
+class WireTransport implements Transport, ConsumerTransport, SessionTransport {
   readonly brokers: string
   readonly #options: Required<Omit<WireTransportOptions, 'ssl' | 'sasl'>> & Pick<WireTransportOptions, 'sasl'> & { readonly tls: ConnectionOptions | undefined }
   readonly #pool: BrokerPool
@@ -115,6 +119,11 @@ class WireTransport implements Transport, SessionTransport {
     // Reach the cluster now (Java's max.block.ms), so an unreachable broker is reported before any record.
     await withTimeout(this.#pool.anyConnection(), options.connectTimeoutMs, () => this.#unreachable(options.connectTimeoutMs, undefined))
     return session
+  }
+
+  /** Joins a consumer group (see `WireConsumerSession`); the consumer shares this transport's connections. */
+  openConsumer(options: ConsumerSessionOptions): Promise<ConsumerSession> {
+    return WireConsumerSession.open(this.#pool, this.#metadata, options)
   }
 
   async close(): Promise<void> {
