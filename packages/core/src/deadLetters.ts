@@ -1,5 +1,6 @@
 import { mergeMap, Observable, Subject, type OperatorFunction } from 'rxjs'
-import { describeValue, InvalidOptionError, messageOf, SerializationError, withSources, type TopicflowError } from './errors.js'
+import { Consumed } from './consumer/consumedRecord.js'
+import { describeValue, DeserializationError, InvalidOptionError, messageOf, SerializationError, TopicflowError, withSources } from './errors.js'
 import { batch } from './operators/batch.js'
 import { partition } from './operators/partition.js'
 import { retry } from './operators/retry.js'
@@ -24,22 +25,32 @@ export interface DeadLetterQueueOptions {
 export const DEAD_LETTER_HEADERS = {
   topic: '__topicflow.errors.topic',
   partition: '__topicflow.errors.partition',
+  offset: '__topicflow.errors.offset',
   stage: '__topicflow.errors.stage',
   exceptionClass: '__topicflow.errors.exception.class.name',
   exceptionMessage: '__topicflow.errors.exception.message',
   timestamp: '__topicflow.errors.timestamp',
 } as const
 
-/** Where a record failed: making its bytes, or sending them. */
-export type DeadLetterStage = 'serialize' | 'send'
+/** Where a record failed: reading a consumed record, making its bytes, or sending them. */
+export type DeadLetterStage = 'deserialize' | 'serialize' | 'send'
 
 /** A dead-letter topic for a pipeline: what failed goes there with headers that say why, instead of being lost. */
 export interface DeadLetterQueue<T> {
   /**
-   * The `onError` of `serialize` and `key`: the event, as JSON if it can be written so (else a description),
-   * goes to the dead-letter topic with stage `serialize`.
+   * The `onError` of `serialize`, `key` and `serializeFrom`: the event, as JSON if it can be written so (else
+   * a description), goes to the dead-letter topic with stage `serialize`; for `serializeFrom`, whose event is a
+   * consumed record, its bytes as read and its topic, partition and offset. The promise settles once the dead
+   * letter is acknowledged (`serializeFrom` holds the input's offset until then), and rejects if it cannot be written.
    */
-  readonly serializationError: (error: SerializationError) => void
+  readonly serializationError: (error: SerializationError) => Promise<void>
+  /**
+   * The `onError` of `fromKafka`: the consumed record's key, value and headers as read go to the dead-letter
+   * topic with stage `deserialize` and the input's topic, partition and offset in the error headers. The
+   * promise settles once the dead letter is acknowledged (so the input's offset is committed only then),
+   * and rejects if it cannot be written.
+   */
+  readonly deserializationError: (error: DeserializationError) => Promise<void>
   /**
    * An operator after `toKafka(…, { onError: 'report' })`: each failed record's original key, value and
    * headers go to the dead-letter topic with stage `send`, and its report becomes `dead-lettered` (or stays
@@ -96,7 +107,12 @@ export function deadLetterQueue<T>(transport: Transport, options: DeadLetterQueu
     }),
   )
 
-  const write = (headers: RecordHeaders, key: Buffer | null, value: Buffer | null, failure: { stage: DeadLetterStage; error: unknown; topic: string; partition: number | undefined }): Promise<DeliveryReport<PendingLetter>> =>
+  const write = (
+    headers: RecordHeaders,
+    key: Buffer | null,
+    value: Buffer | null,
+    failure: { stage: DeadLetterStage; error: unknown; topic: string; partition: number | undefined; offset?: number },
+  ): Promise<DeliveryReport<PendingLetter>> =>
     new Promise((resolve) => {
       const letter: PendingLetter = {
         settle: (outcome) => {
@@ -114,6 +130,7 @@ export function deadLetterQueue<T>(transport: Transport, options: DeadLetterQueu
       // and the error's is the last one (Java's `Headers.lastHeader`, `lastHeader` here).
       const letterHeaders: RecordHeader[] = [...headers, [DEAD_LETTER_HEADERS.topic, failure.topic]]
       if (failure.partition !== undefined) letterHeaders.push([DEAD_LETTER_HEADERS.partition, String(failure.partition)])
+      if (failure.offset !== undefined) letterHeaders.push([DEAD_LETTER_HEADERS.offset, String(failure.offset)])
       letterHeaders.push(
         [DEAD_LETTER_HEADERS.stage, failure.stage],
         [DEAD_LETTER_HEADERS.exceptionClass, (failure.error as Error)?.name ?? 'Error'],
@@ -123,9 +140,29 @@ export function deadLetterQueue<T>(transport: Transport, options: DeadLetterQueu
       letters.next({ topic, key, value, headers: letterHeaders, timestamp: Date.now(), source: letter })
     })
 
-  const serializationError = (error: SerializationError): void => {
+  /** Settles once the letter is acknowledged; rejects with the reason it could not be written. */
+  const settled = (letter: Promise<DeliveryReport<PendingLetter>>): Promise<void> => {
+    const done = letter.then((outcome) => {
+      if (outcome.status !== 'delivered') throw outcome.status === 'failed' ? outcome.error : new TopicflowError('dead letter not delivered')
+    })
+    // serialize's onError ignores the promise (the failure is counted in stats.failed); only callers that wait see it reject.
+    done.catch(() => undefined)
+    return done
+  }
+
+  const serializationError = (error: SerializationError): Promise<void> => {
     if (!(error instanceof SerializationError)) throw new InvalidOptionError('deadLetterQueue.serializationError', 'a SerializationError', error)
-    void write(NO_HEADERS, null, Buffer.from(eventAsJson(error.event), 'utf8'), { stage: 'serialize', error, topic: error.topic ?? '', partition: undefined })
+    const input = error.event
+    if (input instanceof Consumed) {
+      return settled(write(input.raw.headers, input.raw.key, input.raw.value, { stage: 'serialize', error, topic: input.topic, partition: input.partition, offset: input.offset }))
+    }
+    return settled(write(NO_HEADERS, null, Buffer.from(eventAsJson(error.event), 'utf8'), { stage: 'serialize', error, topic: error.topic ?? '', partition: undefined }))
+  }
+
+  const deserializationError = (error: DeserializationError): Promise<void> => {
+    if (!(error instanceof DeserializationError)) throw new InvalidOptionError('deadLetterQueue.deserializationError', 'a DeserializationError', error)
+    const { record } = error
+    return settled(write(record.headers, record.key, record.value, { stage: 'deserialize', error, topic: record.topic, partition: record.partition, offset: record.offset }))
   }
 
   const reports = (): OperatorFunction<DeliveryReport<T>, DeliveryReport<T>> => (source) =>
@@ -157,6 +194,7 @@ export function deadLetterQueue<T>(transport: Transport, options: DeadLetterQueu
 
   return {
     serializationError,
+    deserializationError,
     reports,
     stats,
     async close() {

@@ -14,14 +14,24 @@ export class WireConsumerSession implements ConsumerSession {
   readonly #membership: GroupMembership
   readonly #fetcher: Fetcher
 
-  private constructor(pool: BrokerPool, metadata: ClusterMetadata, readonly options: ConsumerSessionOptions) {
-    this.#fetcher = new Fetcher(pool, metadata, options)
-    this.#membership = new GroupMembership(pool, metadata, options, this.#listener)
+  readonly #pools: readonly BrokerPool[]
+
+  /**
+   * `connections` makes a pool of this session's own: one for fetching, one for the coordinator (Java's
+   * consumer keeps its coordinator connection apart too), since a broker answers a connection's requests in
+   * order and a JoinGroup or a long-polling Fetch would hold up whatever queued behind it.
+   */
+  private constructor(connections: () => BrokerPool, metadata: ClusterMetadata, readonly options: ConsumerSessionOptions) {
+    const fetching = connections()
+    const coordinating = connections()
+    this.#pools = [fetching, coordinating]
+    this.#fetcher = new Fetcher(fetching, metadata, options)
+    this.#membership = new GroupMembership(coordinating, metadata, options, this.#listener)
   }
 
   /** Joins the group; resolves once the first round has ended and its assignment was told to the listener. */
-  static async open(pool: BrokerPool, metadata: ClusterMetadata, options: ConsumerSessionOptions): Promise<WireConsumerSession> {
-    const session = new WireConsumerSession(pool, metadata, options)
+  static async open(connections: () => BrokerPool, metadata: ClusterMetadata, options: ConsumerSessionOptions): Promise<WireConsumerSession> {
+    const session = new WireConsumerSession(connections, metadata, options)
     try {
       await session.#membership.join()
     } catch (error) {
@@ -70,5 +80,6 @@ export class WireConsumerSession implements ConsumerSession {
   async close(): Promise<void> {
     this.#fetcher.close()
     await this.#membership.leave()
+    await Promise.all(this.#pools.map((pool) => pool.close()))
   }
 }

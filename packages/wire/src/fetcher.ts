@@ -46,6 +46,7 @@ export class Fetcher {
   #closed = false
 
   constructor(
+    /** This consumer's own connections: a fetch waits up to fetch.max.wait.ms at the broker, which must not hold up a producer's requests (a broker answers one connection's requests in order). */
     readonly pool: BrokerPool,
     readonly metadata: ClusterMetadata,
     readonly options: ConsumerSessionOptions,
@@ -160,7 +161,7 @@ export class Fetcher {
     this.#fetchingFrom.add(node)
     for (const state of states) state.fetching = true
     try {
-      const address = this.pool.node(node)
+      const address = this.metadata.pool.node(node)
       if (address === undefined) throw new TopicflowError(`broker ${node} is not in metadata`, { retriable: true })
       const connection = await this.pool.connectionTo(address)
       const body = fetchRequest({
@@ -249,7 +250,7 @@ export class Fetcher {
       }
       for (const [node, list] of byNode) {
         try {
-          const connection = await this.pool.connectionTo(this.pool.node(node)!)
+          const connection = await this.pool.connectionTo(this.metadata.pool.node(node)!)
           const answers = readListOffsets(await connection.request(API.listOffsets, [listOffsetsRequest(isolation, list.map((p) => ({ ...p, timestamp })))], this.options.requestTimeoutMs))
           for (const answer of answers) {
             if (answer.errorCode === 0) found.push({ topic: answer.topic, partition: answer.partition, offset: answer.offset })

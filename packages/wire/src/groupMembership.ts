@@ -16,7 +16,7 @@ import {
   leaveGroupRequest,
   offsetCommitRequest,
   offsetFetchRequest,
-  readErrorCode,
+  readHeartbeat,
   readFindCoordinator,
   readJoinGroup,
   readLeaveGroup,
@@ -90,6 +90,7 @@ export class GroupMembership {
   readonly #assignors: readonly Assignor[]
 
   constructor(
+    /** The member's own connections, for the coordinator: JoinGroup waits there for the whole group, and nothing else may queue behind it. */
     readonly pool: BrokerPool,
     readonly metadata: ClusterMetadata,
     readonly options: ConsumerSessionOptions,
@@ -250,7 +251,7 @@ export class GroupMembership {
   }
 
   async #findCoordinator(): Promise<BrokerConnection> {
-    const any = await this.pool.anyConnection()
+    const any = await this.metadata.pool.anyConnection()
     requireConsumerApis(any)
     const answer = readFindCoordinator(await any.request(API.findCoordinator, [findCoordinatorRequest(this.options.groupId, 0)], this.options.requestTimeoutMs))
     if (answer.errorCode !== 0) {
@@ -303,7 +304,7 @@ export class GroupMembership {
     if (this.#generationId < 0 || (this.#state !== MemberState.Stable && this.#round === undefined)) return
     let errorCode: number
     try {
-      errorCode = readErrorCode(await this.#toCoordinator(API.heartbeat, heartbeatRequest(this.#identity, this.#generationId)))
+      errorCode = readHeartbeat(await this.#toCoordinator(API.heartbeat, heartbeatRequest(this.#identity, this.#generationId))).errorCode
     } catch {
       return
     }

@@ -14,7 +14,7 @@ import {
 } from '@topicflow/core'
 import { deadlinePassed, DEFAULT_MAX_BLOCK_MS, messageOf, untilDeadline, withTimeout } from '@topicflow/core/internal'
 import { API, type BrokerConnection } from './connection.js'
-import { BrokerPool, parseAddress } from './brokerPool.js'
+import { BrokerPool, parseAddress, type BrokerPoolOptions } from './brokerPool.js'
 import { ClusterMetadata } from './clusterMetadata.js'
 import { kafkaErrorCode } from './kafkaErrors.js'
 import { initProducerIdRequest, readInitProducerId } from './messages.js'
@@ -69,6 +69,9 @@ class WireTransport implements Transport, ConsumerTransport, SessionTransport {
   readonly brokers: string
   readonly #options: Required<Omit<WireTransportOptions, 'ssl' | 'sasl'>> & Pick<WireTransportOptions, 'sasl'> & { readonly tls: ConnectionOptions | undefined }
   readonly #pool: BrokerPool
+  readonly #poolOptions: BrokerPoolOptions
+  /** The consumers' own connection pools, closed with the transport if their sessions were not. */
+  readonly #consumerPools = new Set<BrokerPool>()
   readonly #metadata: ClusterMetadata
   /** Record batch memory, reused across the sessions of this transport. */
   readonly batchBuffers = new BatchBuffers()
@@ -88,7 +91,8 @@ class WireTransport implements Transport, ConsumerTransport, SessionTransport {
       maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
     }
     const { clientId, tls, sasl, connectionTimeout, requestTimeout, allowAutoTopicCreation } = this.#options
-    this.#pool = new BrokerPool({ bootstrap, clientId, tls, sasl, connectTimeoutMs: connectionTimeout, onBrokerLost: (address) => this.#metadata.brokerLost(address) })
+    this.#poolOptions = { bootstrap, clientId, tls, sasl, connectTimeoutMs: connectionTimeout, onBrokerLost: (address) => this.#metadata.brokerLost(address) }
+    this.#pool = new BrokerPool(this.#poolOptions)
     this.#metadata = new ClusterMetadata(this.#pool, { requestTimeoutMs: requestTimeout, allowAutoTopicCreation })
   }
 
@@ -123,11 +127,16 @@ class WireTransport implements Transport, ConsumerTransport, SessionTransport {
 
   /** Joins a consumer group (see `WireConsumerSession`); the consumer shares this transport's connections. */
   openConsumer(options: ConsumerSessionOptions): Promise<ConsumerSession> {
-    return WireConsumerSession.open(this.#pool, this.#metadata, options)
+    const connections = (): BrokerPool => {
+      const pool = new BrokerPool(this.#poolOptions)
+      this.#consumerPools.add(pool)
+      return pool
+    }
+    return WireConsumerSession.open(connections, this.#metadata, options)
   }
 
   async close(): Promise<void> {
-    await this.#pool.close()
+    await Promise.all([this.#pool, ...this.#consumerPools].map((pool) => pool.close()))
   }
 
   get maxRequestBytes(): number {

@@ -30,7 +30,8 @@ export function commitOffsets<T>(consumer: KafkaConsumer): OperatorFunction<Deli
       const end = (error?: unknown): void => {
         if (ended) return
         ended = true
-        void consumer.close().then(() => {
+        // Nothing more will settle once the stream has ended (a completed sink has reported everything): commit what is done now.
+        void consumer.close({ timeoutMs: 0 }).then(() => {
           const failure = error ?? consumer.failure
           if (failure !== undefined) subscriber.error(failure)
           else subscriber.complete()
@@ -54,7 +55,7 @@ export function commitOffsets<T>(consumer: KafkaConsumer): OperatorFunction<Deli
       })
       return () => {
         subscription.unsubscribe()
-        if (!ended) void consumer.close()
+        if (!ended) void consumer.close({ timeoutMs: 0 })
       }
     })
 }
