@@ -137,4 +137,27 @@ describe('examples/etl-enrich: three instances in one group', () => {
     },
     300_000,
   )
+
+  it('on SIGTERM commits what it delivered, leaves the group and exits 0 with its summary', async () => {
+    await admin.connect()
+    const input = uniqueTopic('etl-term')
+    const output = uniqueTopic('etl-term-out')
+    const groupId = uniqueTopic('etl-group')
+    await createTopic(input, 4)
+    await createTopic(output, 4)
+    const transport = wireTransport({ brokers: brokers().split(',') })
+    await lastValueFrom(range(0, 50_000).pipe(map((id) => ({ id, store: `s${id % 5}` })), serialize(input, json()), key((o) => o.store), partition(transport), batch(), toKafka(transport), toArray()))
+    await transport.close()
+    const instance = startInstance({ KAFKA_BROKERS: brokers(), INPUT_TOPIC: input, OUTPUT_TOPIC: output, GROUP_ID: groupId })
+    await until('some output', async () => (await endOffsets(output)) > 5_000, 60_000)
+    instance.child.kill('SIGTERM')
+    expect(await instance.exited).toBe(0)
+    const summary = summaryOf(instance)
+    // Everything consumed was produced and committed before the exit, and the commits are the group's.
+    expect(summary.produced).toBe(summary.consumed)
+    expect(summary.committed).toBe(summary.consumed)
+    expect((await committed(groupId, input)).reduce((a, b) => a + b, 0)).toBe(summary.consumed)
+    const { groups } = await admin.describeGroups([groupId])
+    expect(groups[0]?.members ?? []).toEqual([])
+  })
 })

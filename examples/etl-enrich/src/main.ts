@@ -7,7 +7,7 @@
  * without it a local Kafka is started and SEED_ORDERS (default 10,000) orders are written to read.
  * The last stdout line is one JSON object: consumed, produced, committed, deadLettered, seconds.
  */
-import { deadLetterQueue, KafkaConsumer, KafkaSink, type ConsumedRecord } from '@topicflow/core'
+import { deadLetterQueue, drainOnSignal, KafkaConsumer, KafkaSink, type ConsumedRecord } from '@topicflow/core'
 import { wireTransport } from '@topicflow/wire'
 import { startKafka } from '@topicflow/testkit'
 import { enrichPipeline, type Order } from './pipeline.js'
@@ -41,13 +41,16 @@ async function main(): Promise<void> {
   let signal: NodeJS.Signals | undefined
 
   const stop = (): void => void sink.close({ timeoutMs: 30_000 })
-  for (const name of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(name, () => {
+  // SIGTERM/SIGINT: the sink closes, fromKafka stops, what was read is delivered, commitOffsets commits it
+  // and the consumer leaves the group; then the job ends as if it had run out of input (exit 0).
+  drainOnSignal(sink, {
+    exit: false,
+    timeoutMs: 30_000,
+    onSignal: (name) => {
       signal = name
       console.error(`${name}: committing what is delivered, then leaving the group`)
-      stop()
-    })
-  }
+    },
+  })
   // Idle means no record consumed for idleMs (counted from the start, too).
   let seen = 0
   let lastInput = Date.now()
