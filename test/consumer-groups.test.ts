@@ -154,6 +154,34 @@ describe('consumer groups on a real broker (wire transport)', () => {
     expect([...(await committedOffsets(brokers(), groupId, input)).values()].reduce((a, b) => a + b, 0)).toBe(1_000)
   })
 
+  it('cooperative-sticky: a member joining takes partitions only from those that must give some up; the others keep theirs', async () => {
+    const input = uniqueTopic('coop-in')
+    await createTopic(input, 6)
+    await produce(transport, input, 3_000)
+    const groupId = uniqueTopic('group')
+    const options = { groupId, topics: [input], autoOffsetReset: 'earliest' as const, assignors: ['cooperative-sticky' as const], sessionTimeoutMs: 10_000, heartbeatIntervalMs: 300 }
+    const members = [new KafkaConsumer(transport, options), new KafkaConsumer(transport, options)]
+    const seen = new Set<string>()
+    const subscriptions = members.map((m) => fromKafka(m).subscribe((r) => seen.add(`${r.partition}:${r.offset}`)))
+    while (members.some((m) => m.assignment.length !== 3)) await sleep(50)
+    const before = members.map((m) => new Set(m.assignment.map((p) => p.partition)))
+    const third = new KafkaConsumer(transport, options)
+    subscriptions.push(fromKafka(third).subscribe((r) => seen.add(`${r.partition}:${r.offset}`)))
+    const deadline = Date.now() + 60_000
+    while ([...members, third].some((m) => m.assignment.length !== 2)) {
+      if (Date.now() > deadline) throw new Error(`assignments ${[...members, third].map((m) => m.assignment.length)}`)
+      await sleep(50)
+    }
+    // Each first member kept two of its three partitions: sticky, and only the moving one was revoked.
+    members.forEach((m, i) => {
+      for (const { partition: p } of m.assignment) expect(before[i]!.has(p)).toBe(true)
+    })
+    while (seen.size < 3_000) await sleep(50)
+    for (const subscription of subscriptions) subscription.unsubscribe()
+    await Promise.all([...members, third].map((m) => m.close()))
+    expect(seen.size).toBe(3_000)
+  })
+
   it('a static member (group.instance.id) that restarts within the session timeout gets its partitions back with no rebalance', async () => {
     const input = uniqueTopic('static-in')
     await createTopic(input, 4)
