@@ -44,6 +44,7 @@ export interface WritableCounts {
 
 /** The Writable `toWritable` returns: a Node object-mode Writable, with its counts. */
 export interface KafkaWritable extends Writable {
+  /** Live counts of what it took and how each record ended. */
   readonly counts: WritableCounts
 }
 
