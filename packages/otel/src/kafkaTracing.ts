@@ -16,7 +16,9 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api'
 import { Observable, tap, type MonoTypeOperatorFunction, type OperatorFunction } from 'rxjs'
-import type { DeliveryReport, OutgoingRecord, ProduceAck, RecordBatch, RecordHeader, RecordHeaders, SinkInstrumentation } from '@topicflow/core'
+import type { ConsumedRecord, DeliveryReport, OutgoingRecord, ProduceAck, RecordBatch, RecordHeader, RecordHeaders, SinkInstrumentation } from '@topicflow/core'
+import { cached } from './cached.js'
+import { consumedTracing, type ConsumedTracingOptions } from './consumedTracing.js'
 import * as semconv from './semconv.js'
 
 /** Options of `kafkaTracing`. */
@@ -27,7 +29,7 @@ export interface KafkaTracingOptions<T> {
   readonly meterProvider?: MeterProvider
   /** The parent of an event's span: a context extracted from the event, say. Default: the context active when the event is emitted. */
   readonly parentContext?: (event: T) => Context | undefined
-  /** Record the message key (`messaging.kafka.message.key`, UTF-8). Keys may identify people: off by default. */
+  /** Record the message key (`messaging.kafka.message.key`, UTF-8), on send and process spans. Keys may identify people: off by default. */
   readonly recordMessageKey?: boolean
   /**
    * Run produce requests with tracing suppressed for the client underneath, so that
@@ -39,7 +41,7 @@ export interface KafkaTracingOptions<T> {
   readonly clientId?: string
 }
 
-/** What `kafkaTracing` gives: an operator for records, and the sink's instrumentation. */
+/** What `kafkaTracing` gives: an operator for records, the sink's instrumentation, and an operator for the read side. */
 export interface KafkaTracing<T> {
   /** Starts each record's `send <topic>` PRODUCER span and injects its context into the record's headers. Put it after `serialize` and `key`. */
   readonly records: () => OperatorFunction<OutgoingRecord<T>, OutgoingRecord<T>>
@@ -47,6 +49,22 @@ export interface KafkaTracing<T> {
   readonly instrumentation: SinkInstrumentation
   /** After `deadLetterQueue(…).reports()`: counts dead-lettered records (`topicflow.producer.dead_letters`); reports pass unchanged. */
   readonly reports: () => MonoTypeOperatorFunction<DeliveryReport<T>>
+  /**
+   * The read side: placed right after `fromKafka`, it starts a `process <topic>` CONSUMER span per record,
+   * child of the context its headers carry (the producer's `traceparent`; a root span when they carry none),
+   * and makes it the active context while the record is emitted, so that the `send` spans `records()` starts
+   * for its outputs are its children. The span ends when the emission returns: the steps between `fromKafka`
+   * and `serializeFrom` run synchronously, so it covers the record's processing, not its outputs' delivery.
+   * Records pass unchanged (the same objects). Needs a context manager (the Node SDK registers one).
+   *
+   * @example
+   * const tracing = kafkaTracing<ConsumedRecord<Order>>()
+   * const sink = new KafkaSink<ConsumedRecord<Order>>(transport, { instrumentation: tracing.instrumentation })
+   * fromKafka(consumer, { value: json<Order>(), sink })
+   *   .pipe(tracing.consumed({ consumerGroup: consumer.config.groupId }), serializeFrom('orders-enriched', json(), (o) => o.value),
+   *     tracing.records(), partition(sink), batch(), toKafka(sink), commitOffsets(consumer))
+   */
+  readonly consumed: <V, K = Buffer | null>(options?: ConsumedTracingOptions) => MonoTypeOperatorFunction<ConsumedRecord<V, K>>
 }
 
 // The key @opentelemetry/core's suppressTracing() sets (createContextKey is Symbol.for of the description),
@@ -61,7 +79,8 @@ const TRACER_NAME = '@topicflow/otel'
  * baggage), and ended when the broker acknowledges the record or it fails, so its duration includes the
  * time in the batch and retries. Each produce request gets a `send <topic>` CLIENT span that links to its
  * messages' spans. Metrics: `messaging.client.sent.messages`, `messaging.client.operation.duration`, and
- * topicflow's buffered bytes, batch size, retries and (through `reports()`) dead letters.
+ * topicflow's buffered bytes, batch size, retries and (through `reports()`) dead letters. On the read side,
+ * `consumed()` after `fromKafka` makes a `process <topic>` span per record that continues the producer's trace.
  *
  * @example
  * import { kafkaTracing } from '@topicflow/otel'
@@ -188,7 +207,8 @@ export function kafkaTracing<T>(options: KafkaTracingOptions<T> = {}): KafkaTrac
     tap((report) => {
       if (report.status === 'dead-lettered') deadLetters.add(1, partitionAttributes(report.topic, report.partition))
     })
-  return { records, instrumentation, reports }
+  const consumed = consumedTracing({ tracer, common, recordMessageKey: options.recordMessageKey === true })
+  return { records, instrumentation, reports, consumed }
 }
 
 /**
@@ -218,17 +238,4 @@ const HEADERS_SETTER: TextMapSetter<HeadersCarrier> = {
     for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0] === name) headers.splice(i, 1)
     headers.push([name, value])
   },
-}
-
-/** Memoizes a one-argument function of a string (topic names: few, long-lived). */
-function cached<V>(make: (key: string) => V): (key: string) => V {
-  const values = new Map<string, V>()
-  return (key) => {
-    let value = values.get(key)
-    if (value === undefined) {
-      value = make(key)
-      values.set(key, value)
-    }
-    return value
-  }
 }
