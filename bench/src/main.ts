@@ -16,11 +16,24 @@
  * 4. The cost of Avro: `--avro-events` events through `@topicflow/avro` against avsc (0 skips it).
  * 5. Each implementation of a codec the runtime offers (zstd: the native package or node:zlib's), on
  *    `--codec-batches` batches of 64 KiB (0 skips it): what `@topicflow/codecs` chooses from.
+ * 6. Consumption (`--consume-count`, 0 skips it): a topic of that many records of each of `--sizes` (6
+ *    partitions, produced once by topicflow before the section, uncompressed), read from the beginning to
+ *    the end, each reader in a child process of its own with a fresh group id: topicflow's `fromKafka`
+ *    over the wire transport (no sink, counting records); kafkajs's consumer (`eachBatch`, autoCommit);
+ *    @confluentinc/kafka-javascript's KafkaJS-compatible consumer and @platformatic/kafka's consumer
+ *    stream when they run here; Kafka's own ConsumerPerformance, the machine's ceiling. Records/s from
+ *    the first record to the last, CPU seconds per million (the whole process), peak RSS.
+ * 7. ETL (`--etl-count`, 0 skips it): that many JSON orders (~200 B) in a 12-partition input, topic to
+ *    topic at least once with the etl-enrich example's `enrich`: topicflow's `enrichPipeline` steps
+ *    (fromKafka with the sink's backpressure → serializeFrom → partition → batch → toKafka →
+ *    commitOffsets) against the same job hand-written with kafkajs (`eachBatch` + `sendBatch` +
+ *    `resolveOffset` + `commitOffsetsIfNecessary`), each until the output holds them all.
  *
  *   npm run bench -- [--sizes 100,1024] [--codecs none,lz4,zstd] [--compare-count 1000000] [--three-broker-codecs none,lz4,zstd]
  *                    [--three-broker-count 1500000] [--contenders 'Java ProducerPerformance,kcat (librdkafka)']
  *                    [--count 200000] [--rounds 3] [--rss-count 1000000] [--rss-count-large 5000000] [--codec zstd]
- *                    [--console-lines 1000000] [--avro-events 200000] [--node 26] [--json]
+ *                    [--console-lines 1000000] [--avro-events 200000] [--consume-count 1000000]
+ *                    [--etl-count 1000000] [--node 26] [--json]
  *
  * The comparison's counts are a million records (1.5 million on three brokers) at 100 B, fewer for larger
  * values: a Node contender's start and JIT warm-up are a fixed cost, which at 300,000 records was a third
@@ -32,7 +45,8 @@
  * installed from the npm registry into the cache folder on first use); each contender's row names its
  * version and runtime.
  *
- * With `--json` the last stdout line is one JSON object whose `results` are the comparison's rows.
+ * With `--json` the last stdout line is one JSON object whose `results` are the comparison's rows;
+ * `consumption` and `etl` hold the reading sections' rows and ratios.
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -46,6 +60,8 @@ import { consoleCommands, timeCommand, writeLines, type ConsoleResult } from './
 import { measureAvroCost } from './avro.js'
 import type { CodecImplementationResult } from './codecs.js'
 import { connectBenchAdmin, inFreshTopic, PARTITIONS } from './topics.js'
+import { compareConsumers, CONSUMER_PERFORMANCE, type ConsumptionRow } from './consume/run.js'
+import { compareEtl, ETL_PARTITIONS, type EtlRow } from './etl/run.js'
 
 const RUN_TIMEOUT_MS = 10 * 60_000
 
@@ -78,6 +94,8 @@ const { values: args } = parseArgs({
     'console-lines': { type: 'string', default: '1000000' },
     'avro-events': { type: 'string', default: '200000' },
     'codec-batches': { type: 'string', default: '800' },
+    'consume-count': { type: 'string', default: '1000000' },
+    'etl-count': { type: 'string', default: '1000000' },
     json: { type: 'boolean', default: false },
     sizes: { type: 'string', default: '100,1024' },
     codecs: { type: 'string', default: 'none,lz4,zstd' },
@@ -106,6 +124,8 @@ const rssCountLarge = args['rss-count-large'] === '0' ? 0 : positiveInteger('--r
 const consoleLines = args['console-lines'] === '0' ? 0 : positiveInteger('--console-lines', args['console-lines'])
 const avroEvents = args['avro-events'] === '0' ? 0 : positiveInteger('--avro-events', args['avro-events'])
 const codecBatches = args['codec-batches'] === '0' ? 0 : positiveInteger('--codec-batches', args['codec-batches'])
+const consumeCount = args['consume-count'] === '0' ? 0 : positiveInteger('--consume-count', args['consume-count'])
+const etlCount = args['etl-count'] === '0' ? 0 : positiveInteger('--etl-count', args['etl-count'])
 const codec = args.codec as Codec
 if (!CODECS.includes(codec)) usage(`--codec must be one of ${CODECS.join(', ')}, got ${args.codec}`)
 const sizes = list(args.sizes).map((size) => positiveInteger('--sizes', size))
@@ -219,6 +239,10 @@ try {
     console.log(`\nCompression on Node ${process.versions.node}, 64 KiB batches, 4 at a time on the thread pool (what @topicflow/codecs chooses from):`)
     console.log(table(codecImplementations.map((r) => ({ ...r }))))
   }
+  const consumption = consumeCount > 0 ? await compareConsumers({ admin, brokers, sizes, count: consumeCount, log }) : undefined
+  const consumptionTargets = consumption === undefined ? undefined : printConsumption(consumption)
+  const etl = etlCount > 0 ? await compareEtl({ admin, brokers, count: etlCount, log }) : undefined
+  const etlRatio = etl === undefined ? undefined : printEtl(etl.rows, etl.orderBytes)
   if (args.json) {
     console.log(
       JSON.stringify({
@@ -233,6 +257,8 @@ try {
         ratioToJavaConsoleProducer: consoleRatio,
         avro,
         codecImplementations,
+        consumption: consumption === undefined ? undefined : { records: consumeCount, partitions: PARTITIONS, compression: 'none', results: consumption, ratios: consumptionTargets },
+        etl: etl === undefined ? undefined : { records: etlCount, partitions: ETL_PARTITIONS, orderBytes: etl.orderBytes, results: etl.rows, ratioToKafkajs: etlRatio },
       }),
     )
   }
@@ -328,6 +354,47 @@ function printComparison(rows: readonly ComparisonRow[], paced: (RunResult & { l
   console.log('')
   for (const line of targets) console.log(line)
   if (paced !== undefined) console.log(`topicflow offered 10,000 records/s: p50 ${paced.p50Ms} ms, p99 ${paced.p99Ms} ms (target p99 <= lingerMs + 10 = ${paced.lingerMs + 10} ms)`)
+}
+
+/** The consumption table, by value size, each row's records/s as a ratio to topicflow's; then the targets. Returns the ratios per size. */
+function printConsumption(rows: readonly ConsumptionRow[]): Array<{ recordSize: number; toFastestNode: number | null; fastestNode: string | null; toConsumerPerformance: number | null }> {
+  const ratios: Array<{ recordSize: number; toFastestNode: number | null; fastestNode: string | null; toConsumerPerformance: number | null }> = []
+  const printed: Array<Record<string, string | number>> = []
+  const targets: string[] = []
+  for (const recordSize of [...new Set(rows.map((r) => r.recordSize))]) {
+    const group = rows.filter((r) => r.recordSize === recordSize)
+    const ours = group.find((r) => r.name === 'topicflow')!
+    for (const { error, ...row } of group) {
+      const vs = error !== undefined ? error : ours.error !== undefined ? '–' : `${round2(ours.recordsPerSec / row.recordsPerSec)}x`
+      printed.push({ ...row, 'topicflow / this': vs })
+    }
+    const nodeRows = group.filter((r) => r.name !== 'topicflow' && r.name !== CONSUMER_PERFORMANCE && r.error === undefined)
+    const fastest = nodeRows.reduce<ConsumptionRow | undefined>((a, b) => (a === undefined || b.recordsPerSec > a.recordsPerSec ? b : a), undefined)
+    const java = group.find((r) => r.name === CONSUMER_PERFORMANCE && r.error === undefined)
+    const ok = ours.error === undefined
+    const toFastest = ok && fastest !== undefined ? round2(ours.recordsPerSec / fastest.recordsPerSec) : null
+    const toJava = ok && java !== undefined ? round2(ours.recordsPerSec / java.recordsPerSec) : null
+    if (toFastest !== null) targets.push(`consumption, ${recordSize} B: topicflow / fastest Node consumer (${fastest!.name} ${fastest!.version}) ${toFastest}x records/s (target >= 1.0)`)
+    if (toJava !== null) targets.push(`consumption, ${recordSize} B: topicflow / Java ConsumerPerformance ${toJava}x records/s (target >= 0.5); CPU seconds per million ${ours.cpuPerMillion} / ${java!.cpuPerMillion}`)
+    ratios.push({ recordSize, toFastestNode: toFastest, fastestNode: fastest?.name ?? null, toConsumerPerformance: toJava })
+  }
+  console.log(`\nConsumption: ${rows[0]?.records.toLocaleString('en') ?? 0} records per topic (${PARTITIONS} partitions, uncompressed, produced by topicflow), each read from the beginning in a fresh group:`)
+  console.log(table(printed))
+  console.log('')
+  for (const line of targets) console.log(line)
+  return ratios
+}
+
+/** The ETL table and its target; returns topicflow / kafkajs. */
+function printEtl(rows: readonly EtlRow[], orderBytes: number): number | undefined {
+  console.log(`\nETL, topic to topic at least once (${ETL_PARTITIONS} partitions in and out, JSON orders of ${orderBytes} B, enrich of examples/etl-enrich, acks=all, uncompressed):`)
+  console.log(table(rows.map((row) => ({ ...row }))))
+  const ours = rows.find((r) => r.name === 'topicflow')
+  const kafkajsRow = rows.find((r) => r.name !== 'topicflow')
+  if (ours === undefined || kafkajsRow === undefined) return undefined
+  const ratio = round2(ours.recordsPerSec / kafkajsRow.recordsPerSec)
+  console.log(`\nETL: topicflow / hand-written kafkajs: ${ratio}x records/s (target >= 1.5)`)
+  return ratio
 }
 
 function cpuPerMillion(row: ComparisonRow): number {

@@ -74,7 +74,7 @@ async function recordsIn(bench: BenchAdmin, topic: string): Promise<number> {
  * kafkajs sometimes answers about a topic just created with "This server does not host this
  * topic-partition" (its metadata behind the brokers'), which is not a failure of the producer under test.
  */
-async function step<T>(what: string, request: () => Promise<T>): Promise<T> {
+export async function step<T>(what: string, request: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await request()
