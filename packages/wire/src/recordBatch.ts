@@ -18,19 +18,19 @@ export interface BatchProducer {
   readonly baseSequence: number
 }
 
-/** Offsets of the batch header fields (DefaultRecordBatch in Kafka's sources). */
+/** Offsets of the batch header fields (DefaultRecordBatch in Kafka's sources), for the encoder and the reader. */
 const BATCH_LENGTH_OFFSET = 8
-const PARTITION_LEADER_EPOCH_OFFSET = 12
-const MAGIC_OFFSET = 16
-const CRC_OFFSET = 17
-const ATTRIBUTES_OFFSET = 21
-const LAST_OFFSET_DELTA_OFFSET = 23
-const BASE_TIMESTAMP_OFFSET = 27
-const MAX_TIMESTAMP_OFFSET = 35
-const PRODUCER_ID_OFFSET = 43
+export const PARTITION_LEADER_EPOCH_OFFSET = 12
+export const MAGIC_OFFSET = 16
+export const CRC_OFFSET = 17
+export const ATTRIBUTES_OFFSET = 21
+export const LAST_OFFSET_DELTA_OFFSET = 23
+export const BASE_TIMESTAMP_OFFSET = 27
+export const MAX_TIMESTAMP_OFFSET = 35
+export const PRODUCER_ID_OFFSET = 43
 const PRODUCER_EPOCH_OFFSET = 51
 const BASE_SEQUENCE_OFFSET = 53
-const RECORD_COUNT_OFFSET = 57
+export const RECORD_COUNT_OFFSET = 57
 /** Size of the batch header; records follow it. */
 export const BATCH_HEADER_BYTES = 61
 

@@ -1,7 +1,18 @@
 import { NO_HEADERS, TopicflowError, type FetchedRecord, type RecordHeaders } from '@topicflow/core'
 import { compressionCodecs, type CompressionCodecName } from '@topicflow/codecs'
 import { crc32c } from '@node-rs/crc32'
-import { BATCH_HEADER_BYTES } from './recordBatch.js'
+import {
+  ATTRIBUTES_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  BATCH_HEADER_BYTES,
+  CRC_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RECORD_COUNT_OFFSET,
+} from './recordBatch.js'
 
 /**
  * Reads the `records` field of a Fetch response: record batches of magic v2 (KIP-98), one after another,
@@ -51,15 +62,6 @@ export class CorruptRecordError extends TopicflowError {
 const LOG_OVERHEAD = 12
 /** The smallest `batchLength` of any message format (a v0 message), below which the length itself is corrupt. */
 const MIN_MESSAGE_LENGTH = 14
-const PARTITION_LEADER_EPOCH_OFFSET = 12
-const MAGIC_OFFSET = 16
-const CRC_OFFSET = 17
-const ATTRIBUTES_OFFSET = 21
-const LAST_OFFSET_DELTA_OFFSET = 23
-const BASE_TIMESTAMP_OFFSET = 27
-const MAX_TIMESTAMP_OFFSET = 35
-const PRODUCER_ID_OFFSET = 43
-const RECORD_COUNT_OFFSET = 57
 
 const CODEC_MASK = 0x07
 const LOG_APPEND_TIME = 0x08

@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs'
-import type { AssignorName, AutoOffsetReset, IsolationLevel } from '../consumerTransport.js'
+import type { AssignorName, AutoOffsetReset, ConsumerSessionOptions, IsolationLevel } from '../consumerTransport.js'
 import { InvalidOptionError } from '../errors.js'
 import { integerOption, oneOfOption } from '../options.js'
 import { isLegalTopicName } from '../operators/serialize.js'
@@ -45,22 +45,8 @@ export interface KafkaConsumerOptions {
   readonly scheduler?: SchedulerLike
 }
 
-/** The options with their defaults, checked. */
-export interface ConsumerConfig {
-  readonly groupId: string
-  readonly topics: readonly string[]
-  readonly groupInstanceId: string | undefined
-  readonly sessionTimeoutMs: number
-  readonly heartbeatIntervalMs: number
-  readonly maxPollIntervalMs: number
-  readonly autoOffsetReset: AutoOffsetReset
-  readonly fetchMinBytes: number
-  readonly fetchMaxBytes: number
-  readonly fetchMaxWaitMs: number
-  readonly maxPartitionFetchBytes: number
-  readonly isolationLevel: IsolationLevel
-  readonly assignors: readonly AssignorName[]
-  readonly requestTimeoutMs: number
+/** The options with their defaults, checked: the session's settings (all but its listener) and the consumer's own. */
+export interface ConsumerConfig extends Omit<ConsumerSessionOptions, 'listener'> {
   readonly commitIntervalMs: number
   readonly commitBatchRecords: number
   readonly scheduler: SchedulerLike
